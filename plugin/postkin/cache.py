@@ -1,0 +1,125 @@
+"""The embedding cache: one SQLite file of vectors keyed by (encoder cache id, sha256 of the text).
+
+Keys never involve file names or mtimes, so renaming a post costs nothing and a different encoder
+can never serve stale vectors. SQLite gives the rest: each batch is one transaction (a build killed
+mid-write loses at most the batch in flight), WAL mode lets two builds read and write at once, and
+a file that is corrupt or not ours is moved aside (never deleted) and started afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+log = logging.getLogger("postkin")
+
+SCHEMA_VERSION = 1
+FILE_NAME = "embeddings.sqlite3"
+
+
+class EmbeddingCache:
+    """Vectors by (model, text hash). Use as a context manager or call close()."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / FILE_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            aside = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+            self._close_quietly()
+            self.path.replace(aside)
+            for suffix in ("-wal", "-shm"):
+                extra = self.path.with_name(self.path.name + suffix)
+                if extra.exists():
+                    extra.replace(aside.with_name(aside.name + suffix))
+            log.warning("%s: embedding cache unusable (%s); moved to %s and rebuilding", self.path, exc, aside.name)
+            return self._connect()
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db_partial", None)
+        if db is not None:
+            db.close()
+            self._db_partial = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._db_partial = db
+        db.execute("PRAGMA busy_timeout = 60000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            with _transaction(db):
+                db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
+                    "dim INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, text_hash)) WITHOUT ROWID")
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif not {"meta", "vectors"} <= tables:
+            raise sqlite3.DatabaseError("not a postkin embedding cache")
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"cache schema {row[0] if row else '?'} is not {SCHEMA_VERSION}")
+        db.execute("SELECT count(*) FROM vectors WHERE model = '' ").fetchone()  # touches the table's pages
+        self._db_partial = None
+        return db
+
+    def get_many(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for those hashes that are present."""
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT text_hash, dim, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})",
+                [model, *chunk])
+            for text_hash, dim, blob in rows:
+                vector = np.frombuffer(blob, dtype="<f4")
+                if vector.shape[0] == dim:  # a torn row can not be read back; it is simply re-embedded
+                    found[text_hash] = vector
+        return found
+
+    def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        """Store vectors in one transaction."""
+        rows = [(model, h, int(v.shape[0]), np.asarray(v, dtype="<f4").tobytes()) for h, v in items.items()]
+        with _transaction(self._db):
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+
+    def count(self, model: str | None = None) -> int:
+        """Number of vectors stored (for one model, or all)."""
+        if model is None:
+            return self._db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM vectors WHERE model = ?", (model,)).fetchone()[0]
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> "EmbeddingCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connections)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,85 @@
+"""JSON outputs: written atomically, byte-identical for identical input, and only when changed.
+
+Writing only changed files keeps file mtimes stable, so rsync/diff-based deploys and generators that
+watch data files (Hugo, Jekyll, Eleventy) do no work for pages whose recommendations did not change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import PostkinError
+from .posts import check_slug
+
+SITE_FILE = "postkin.json"
+POSTS_DIR = "posts"
+
+
+def dumps(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, UTF-8, newline at the end."""
+    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically replace `path` with `data` unless it already holds exactly those bytes."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise PostkinError(f"{path}: cannot read existing output ({exc.strerror})") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def post_path(out_dir: Path, slug: str) -> Path:
+    """OUT/posts/<slug>.json, refusing any slug that would land outside OUT/posts."""
+    check_slug(slug, f"slug {slug!r}")
+    base = (out_dir / POSTS_DIR).resolve()
+    path = (base / f"{slug}.json").resolve()
+    if path.parent != base:
+        raise PostkinError(f"slug {slug!r} would write outside {base}")
+    return path
+
+
+def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict[str, Any]) -> tuple[int, int]:
+    """Write OUT/postkin.json and OUT/posts/<slug>.json; returns (files written, files removed).
+
+    Per-post files of posts that no longer exist are removed, but only those listed in the previous
+    postkin.json: files postkin did not write are never touched.
+    """
+    out_dir = Path(out_dir)
+    site_path = out_dir / SITE_FILE
+    previous: set[str] = set()
+    try:
+        old = json.loads(site_path.read_text(encoding="utf-8"))
+        if isinstance(old, dict) and isinstance(old.get("posts"), dict):
+            previous = set(old["posts"])
+    except (OSError, ValueError):
+        pass
+    paths = {slug: post_path(out_dir, slug) for slug in contexts}
+    written = sum(write_if_changed(paths[slug], dumps(ctx)) for slug, ctx in sorted(contexts.items()))
+    written += write_if_changed(site_path, dumps({**site, "posts": contexts}))
+    removed = 0
+    for slug in sorted(previous - set(contexts)):
+        try:
+            post_path(out_dir, slug).unlink()
+            removed += 1
+        except (FileNotFoundError, PostkinError):
+            pass
+    return written, removed

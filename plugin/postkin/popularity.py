@@ -1,0 +1,87 @@
+"""Popularity: page views from front matter or from an analytics export (JSON or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import PostkinError
+from .posts import Post
+
+_KEY_COLUMNS = ("url", "path", "page", "slug", "pagepath", "page path", "page_path", "pathname")
+_COUNT_COLUMNS = ("views", "pageviews", "page views", "count", "visits", "hits", "screenpageviews")
+
+
+def _normalise(key: str) -> str:
+    """'https://blog.example/2024/01/02/x/index.html' and '/2024/01/02/x' compare equal."""
+    key = key.strip()
+    if "://" in key:
+        key = key.split("://", 1)[1].split("/", 1)[1] if "/" in key.split("://", 1)[1] else ""
+    key = key.split("?", 1)[0].split("#", 1)[0]
+    for suffix in ("index.html", ".html"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    return key.strip("/")
+
+
+def _number(value: Any, where: str) -> float:
+    try:
+        return float(str(value).replace(",", "")) if not isinstance(value, (int, float)) else float(value)
+    except ValueError:
+        raise PostkinError(f"{where}: page views {value!r} is not a number") from None
+
+
+def read_pageviews(path: Path) -> dict[str, float]:
+    """url-or-slug -> views from JSON ({key: n} or [{url/path/slug: .., views/count: ..}]) or CSV."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise PostkinError(f"{path}: cannot read popularity file ({exc.strerror})") from None
+    out: dict[str, float] = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PostkinError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        if isinstance(data, dict):
+            rows = [{"key": k, "views": v} for k, v in data.items()]
+        elif isinstance(data, list):
+            rows = data
+        else:
+            raise PostkinError(f"{path}: expected an object of url-or-slug -> views, or a list of rows")
+        for n, row in enumerate(rows, 1):
+            if not isinstance(row, dict):
+                raise PostkinError(f"{path}: row {n} is not an object")
+            lower = {str(k).lower(): v for k, v in row.items()}
+            key = lower.get("key", next((lower[c] for c in _KEY_COLUMNS if c in lower), None))
+            count = lower.get("views", next((lower[c] for c in _COUNT_COLUMNS if c in lower), None))
+            if key is None or count is None:
+                raise PostkinError(f"{path}: row {n} needs a url/path/slug and a views/count field")
+            out[_normalise(str(key))] = out.get(_normalise(str(key)), 0.0) + _number(count, f"{path} row {n}")
+        return out
+    reader = csv.DictReader(text.splitlines())
+    columns = {c.lower().strip(): c for c in reader.fieldnames or []}
+    key_col = next((columns[c] for c in _KEY_COLUMNS if c in columns), None)
+    count_col = next((columns[c] for c in _COUNT_COLUMNS if c in columns), None)
+    if key_col is None or count_col is None:
+        raise PostkinError(f"{path}: CSV needs a header with a url/path/slug column and a views/pageviews/count column")
+    for n, row in enumerate(reader, 2):
+        if not row.get(key_col):
+            continue
+        key = _normalise(row[key_col])
+        out[key] = out.get(key, 0.0) + _number(row[count_col], f"{path} line {n}")
+    return out
+
+
+def apply_pageviews(posts: list[Post], views: dict[str, float]) -> int:
+    """Set popularity from a pageviews table matched by url or slug; returns how many posts matched."""
+    matched = 0
+    for post in posts:
+        for key in (_normalise(post.url), post.slug):
+            if key in views:
+                post.popularity = views[key]
+                matched += 1
+                break
+    return matched
