@@ -17,17 +17,17 @@ from .settings import Settings, load_settings
 log = logging.getLogger("postkin")
 
 
-class _OneLine(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
+class _EchoHandler(logging.Handler):
+    """One line per record on the current stderr: 'postkin: warning: file: what is wrong'."""
+
+    def emit(self, record: logging.LogRecord) -> None:
         level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
-        return f"postkin: {level}{record.getMessage()}"
+        click.echo(f"postkin: {level}{record.getMessage()}", err=True)
 
 
 def _setup_logging(verbose: bool) -> None:
-    if not any(isinstance(h.formatter, _OneLine) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_OneLine())
-        log.addHandler(handler)
+    if not any(isinstance(h, _EchoHandler) for h in log.handlers):
+        log.addHandler(_EchoHandler())
         log.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 

@@ -142,7 +142,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         metadata = yaml.load(fm, Loader=loader)  # noqa: S506 - safe loaders only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at front-matter line {mark.line + 1}" if mark is not None else ""
+        where = f" at line {mark.line + 1}"  # the split keeps the opening line, so this is the file line if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"front matter is not valid YAML{where}: {problem}") from None
     if metadata is None:

@@ -1,0 +1,105 @@
+"""Reading posts: front matter forms real blogs use, dates, tags, drafts, opt-out, bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from postkin.errors import PostkinError
+from postkin.posts import as_list, check_unique_slugs, post_from_source, read_posts, render_url
+
+from conftest import write_post
+
+
+def test_yaml_front_matter_keys_blogs_use():
+    raw = (
+        "---\ntitle: 'Hello *world*'\ndate: 2024-05-01T10:00:00+09:00\ntag: python\n"
+        "category: Dev, Tools\ndescription: The lede.\nslug: hello\nviews: 42\n---\n"
+        "Intro paragraph.\n\n## First section\n\n```\n# not a heading\n```\n\nSetext\n------\n"
+    ).encode()
+    post = post_from_source(raw, "a/b.md")
+    assert post.title == "Hello world"
+    assert post.slug == "hello"
+    assert post.tags == ["python"]
+    assert post.categories == ["Dev", "Tools"]
+    assert post.lede == "The lede."
+    assert post.headings == ["First section", "Setext"]
+    assert post.date == dt.datetime(2024, 5, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    assert post.popularity == 42.0
+    assert "not a heading" not in post.body
+
+
+def test_toml_front_matter_and_comma_separated_tags():
+    raw = '+++\ntitle = "Hugo post"\ndate = 2023-02-03\ntags = "a, b,  c"\ndraft = true\n+++\nBody text here.\n'.encode()
+    post = post_from_source(raw, "hugo.md")
+    assert post.title == "Hugo post" and post.tags == ["a", "b", "c"] and post.draft
+    assert post.date == dt.datetime(2023, 2, 3)
+    assert post.lede == "Body text here."
+
+
+def test_jekyll_file_name_gives_date_and_slug_and_published_false_is_draft():
+    post = post_from_source(b"---\ntitle: T\npublished: false\n---\ntext", "2019-07-04-my-post.md")
+    assert post.slug == "my-post" and post.date == dt.datetime(2019, 7, 4) and post.draft
+
+
+def test_opt_out_returns_none():
+    assert post_from_source(b"---\ntitle: T\npostkin: false\n---\nx", "x.md") is None
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"", "empty"),
+    (b"---\ntitle: [unclosed\n---\nx", "not valid YAML"),
+    (b"---\nauthors:\n- melody\t\t\ntags: [a]\n---\nx", "not valid YAML at line 3"),
+    (b"---\ntitle: caf\xe9\n---\n", "not UTF-8"),
+    (b"---\n- a list\n---\n", "not a mapping"),
+    (b"---\ntitle: x\ndate: yesterday\n---\n", "not a date"),
+])
+def test_bad_files_give_one_line_reasons(raw, reason):
+    with pytest.raises(ValueError, match=reason) as info:
+        post_from_source(raw, "bad.md")
+    assert "\n" not in str(info.value)
+
+
+def test_read_posts_skips_bad_files_and_keeps_going(tmp_path):
+    write_post(tmp_path, "good.md", "title: Good")
+    (tmp_path / "bad.md").write_text("---\ntitle: [x\n---\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    write_post(tmp_path, "sub/other.markdown", "title: Other\npostkin: false")
+    (tmp_path / "notes.txt").write_text("ignored")
+    posts, problems, opted_out = read_posts(tmp_path)
+    assert [p.source for p in posts] == ["good.md"]
+    assert [p.path for p in problems] == ["bad.md"] and opted_out == 1
+
+
+def test_slug_collisions_from_file_names_keep_the_dated_stem(tmp_path):
+    write_post(tmp_path, "2023-05-08-award.md", "title: A")
+    write_post(tmp_path, "2024-01-12-award.md", "title: B")
+    posts, problems, _ = read_posts(tmp_path)
+    assert sorted(p.slug for p in posts) == ["2023-05-08-award", "2024-01-12-award"]
+
+
+def test_explicit_duplicate_slugs_are_an_error_naming_both_files(tmp_path):
+    write_post(tmp_path, "a.md", "title: A\nslug: same")
+    write_post(tmp_path, "b.md", "title: B\nslug: same")
+    posts, _, _ = read_posts(tmp_path)
+    with pytest.raises(PostkinError, match="b.md: slug 'same' is also used by a.md"):
+        check_unique_slugs(posts)
+
+
+@pytest.mark.parametrize("slug", ["../../x", "a/b", ".hidden", ".."])
+def test_unsafe_slugs_are_refused(slug):
+    with pytest.raises(PostkinError, match="not allowed"):
+        post_from_source(f"---\ntitle: T\nslug: '{slug}'\n---\n".encode(), "x.md")
+
+
+def test_as_list_forms():
+    assert as_list(None) == [] and as_list("a") == ["a"] and as_list(["a", "a", " b "]) == ["a", "b"]
+    assert as_list(2024) == ["2024"]
+
+
+def test_url_pattern():
+    post = post_from_source(b"---\ntitle: T\n---\n", "2020-01-02-x.md")
+    assert render_url("/{year}/{month}/{day}/{slug}/", post) == "/2020/01/02/x/"
+    with pytest.raises(PostkinError, match="unknown field"):
+        render_url("/{nope}/", post)

@@ -1,0 +1,64 @@
+"""The settings schema: defaults, validation errors that name key and file, config discovery."""
+
+from __future__ import annotations
+
+import pytest
+
+from postkin.errors import SettingsError
+from postkin.settings import Settings, find_config, load_settings
+
+
+def test_defaults_are_valid():
+    s = Settings()
+    assert s.embed_fields == ("title", "lede", "headings") and s.related_k == 5 and s.encoder == "usem3"
+
+
+def test_unknown_key_suggests_the_close_one():
+    with pytest.raises(SettingsError, match=r"pelicanconf.py: unknown postkin setting 'related_kk' \(did you mean 'related_k'\?\)"):
+        Settings.from_mapping({"related_kk": 3}, "pelicanconf.py")
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("related_k", -1, "a whole number of at least 0"),
+    ("related_k", True, "a whole number"),
+    ("clusters", 0, "a whole number of at least 1"),
+    ("embed_fields", ["title", "nope"], "a non-empty list"),
+    ("strict", "yes", "true or false"),
+    ("related_method", "magic", "one of"),
+])
+def test_bad_values_name_key_source_and_expectation(key, value, expected):
+    with pytest.raises(SettingsError, match=f"src: setting '{key}' must be {expected}"):
+        Settings.from_mapping({key: value}, "src")
+
+
+def test_dashes_allowed_and_lists_become_tuples():
+    s = Settings.from_mapping({"related-k": 3, "embed_fields": ["title"]}, "x")
+    assert s.related_k == 3 and s.embed_fields == ("title",)
+
+
+def test_pyproject_table_is_found_upwards_and_paths_resolve_relative_to_it(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.postkin]\nrelated_k = 7\ncache_dir = "cachehere"\n')
+    content = tmp_path / "blog" / "content"
+    content.mkdir(parents=True)
+    assert find_config(content) == tmp_path / "pyproject.toml"
+    settings, base = load_settings(None, {"tags_k": 2}, search_from=content)
+    assert settings.related_k == 7 and settings.tags_k == 2
+    assert settings.cache_dir == str(tmp_path / "cachehere") and base == tmp_path
+
+
+def test_postkin_toml_beats_pyproject_and_errors_name_the_file(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.postkin]\nrelated_k = 7\n')
+    (tmp_path / "postkin.toml").write_text('tags_kk = 1\n')
+    with pytest.raises(SettingsError, match=r"postkin.toml: unknown postkin setting 'tags_kk'"):
+        load_settings(None, search_from=tmp_path)
+
+
+def test_broken_toml_is_one_line(tmp_path):
+    (tmp_path / "postkin.toml").write_text('related_k = \n')
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(tmp_path / "postkin.toml")
+
+
+def test_flags_are_validated_too():
+    with pytest.raises(SettingsError, match="command line: setting 'related_k'"):
+        load_settings(None, {"related_k": -3})
