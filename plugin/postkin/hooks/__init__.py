@@ -1,0 +1,1 @@
+"""Entry points that run postkin from other tools: the pre-commit hook."""
