@@ -116,6 +116,10 @@ class Settings:
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")
     strict: bool = _setting(False, _bool, "fail the build on any post that cannot be read")
     seed: int = _setting(0, _non_negative_int, "seed for clustering (results are deterministic for a seed)")
+    json_output: str | None = _setting(
+        None, _optional_string, "Pelican/MkDocs: also write postkin.json and posts/<slug>.json to this folder")
+    incremental: bool = _setting(
+        True, _bool, "Pelican: render again only the pages whose inputs changed, keep the others")
 
     @classmethod
     def keys(cls) -> list[str]:

@@ -1,0 +1,265 @@
+"""Pelican articles as postkin Posts, and postkin results as template context that links back to them.
+
+The Pelican plugin (`pelican.plugins.postkin`) only wires signals to the functions here. Pelican has
+already read and rendered every article, so a Post is made from the article's metadata and its HTML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Mapping
+
+from ..engine import Results, Stats, build
+from ..errors import PostkinError
+from ..folder import cache_dir as default_cache_dir
+from ..outputs import write_outputs
+from ..popularity import apply_pageviews, read_pageviews
+from ..posts import Post, as_list
+from ..settings import Settings
+from ..text import first_paragraph, inline_text
+
+# A child of Pelican's logger, so Pelican's handlers, log-level flags and --fatal behave as users expect.
+log = logging.getLogger("pelican.plugins.postkin")
+# One summary line per build. Pelican's loggers drop a message seen before in the same process, which
+# would hide the summary of every build after the first with `pelican --autoreload`.
+summary_log = logging.getLogger("pelican.plugins.postkin.build")
+if hasattr(summary_log, "disable_filter"):
+    summary_log.disable_filter()
+
+SETTINGS_SOURCE = "pelicanconf.py POSTKIN"
+_PATH_KEYS = ("cache_dir", "popularity_file", "json_output")
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Text inside these says nothing about what a post is about (code) or is not prose at all.
+_SKIP = {"pre", "script", "style", "template", "svg", "math", "noscript", "iframe"}
+_BLOCKS = _HEADINGS | {"p", "div", "li", "ul", "ol", "blockquote", "table", "tr", "td", "th", "dd", "dt",
+                       "section", "article", "figure", "figcaption", "br", "hr", "details", "summary"}
+_UNSAFE_KEY = re.compile(r"[\x00-\x1f/\\]")
+
+
+class Linked(dict):
+    """A postkin result (a plain dict, as in the JSON outputs) that templates may also read as attributes.
+
+    Items that name a post also carry `article`, the Pelican article itself, so a theme writes
+    `{{ item.article.title }}` or `{{ item.article.summary }}`.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _TextParser(HTMLParser):
+    """Headings and paragraphs of rendered HTML, leaving out code blocks, scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.headings: list[str] = []
+        self.paragraphs: list[str] = []
+        self._skip = 0
+        self._heading = False
+        self._buffer: list[str] = []
+
+    def _flush(self) -> None:
+        text = inline_text(" ".join(self._buffer))
+        self._buffer = []
+        if not text:
+            return
+        if self._heading:
+            self.headings.append(text)
+        elif re.search(r"\w", text):
+            self.paragraphs.append(text)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag in _BLOCKS and not self._skip:
+            self._flush()
+            self._heading = tag in _HEADINGS
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCKS and not self._skip:
+            self._flush()
+            self._heading = False
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._buffer.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def html_text(html: str) -> tuple[list[str], list[str]]:
+    """(headings, paragraphs) of an article's HTML: the same parts the Markdown reader takes."""
+    parser = _TextParser()
+    parser.feed(html or "")
+    parser.close()
+    return parser.headings, parser.paragraphs
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
+def resolve_settings(pelican_settings: Mapping[str, Any]) -> tuple[Settings, Path]:
+    """POSTKIN from pelicanconf.py, validated, with relative paths made absolute; and the cache folder.
+
+    Relative paths are taken from the site folder: the folder holding pelicanconf.py when it sits in
+    the content folder (PATH = "."), else the content folder's parent, where pelicanconf.py usually is.
+    """
+    settings = Settings.from_mapping(pelican_settings.get("POSTKIN") or {}, SETTINGS_SOURCE)
+    content = Path(pelican_settings["PATH"]).resolve()
+    base = content if (content / "pelicanconf.py").is_file() else content.parent
+    changes = {}
+    for key in _PATH_KEYS:
+        value = getattr(settings, key)
+        if value is not None and not Path(value).expanduser().is_absolute():
+            changes[key] = str(base / value)
+    settings = dataclasses.replace(settings, **changes)
+    return settings, default_cache_dir(settings, content)
+
+
+def _article_key(article: Any) -> str:
+    """A post's key in postkin's results: its slug, or slug-lang for a translation."""
+    slug = str(getattr(article, "slug", "") or PurePosixPath(article.source_path).stem)
+    if not getattr(article, "in_default_lang", True):
+        slug = f"{slug}-{getattr(article, 'lang', '')}"
+    slug = _UNSAFE_KEY.sub("-", slug).lstrip(".") or "post"
+    return slug.replace("..", "-")
+
+
+def post_from_article(article: Any, key: str, settings: Settings, recommendable: bool) -> Post:
+    """A Post from a Pelican article (metadata and rendered HTML); raises ValueError on a bad value."""
+    metadata = getattr(article, "metadata", {}) or {}
+    headings, paras = html_text(getattr(article, "_content", "") or "")
+    lede = inline_text(str(metadata["summary"])) if metadata.get("summary") else first_paragraph(paras)
+    popularity = metadata.get(settings.popularity_key.lower())
+    if popularity is not None:
+        try:
+            popularity = float(str(popularity).replace(",", ""))
+        except ValueError:
+            raise ValueError(f"'{settings.popularity_key}' must be a number, got {popularity!r}") from None
+    source_hash = ""
+    try:
+        source_hash = hashlib.sha256(Path(article.source_path).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        pass
+    category = getattr(article, "category", None)
+    return Post(
+        source=str(getattr(article, "relative_source_path", "") or article.source_path).replace("\\", "/"),
+        slug=key,
+        title=inline_text(str(getattr(article, "title", "") or "")) or key,
+        url=str(article.url),
+        lede=lede,
+        headings=headings,
+        body="\n".join(paras),
+        tags=as_list([str(t) for t in getattr(article, "tags", []) or []]),
+        categories=[str(category)] if category else [],
+        date=getattr(article, "date", None),
+        draft=not recommendable,
+        popularity=popularity,
+        source_hash=source_hash,
+    )
+
+
+def posts_from_articles(published: Iterable[Any], others: Iterable[Any],
+                        settings: Settings) -> tuple[list[Post], dict[str, Any]]:
+    """Posts for Pelican's articles: (posts, key -> article). Only `published` are ever recommended.
+
+    `others` (drafts, hidden articles, translations) get context for previews but are never listed
+    on other pages. Articles with `postkin: false` in their metadata are left out entirely.
+    """
+    candidates = [(a, True) for a in published] + [(a, False) for a in others]
+    # Source order, not Pelican's date order, so results do not depend on ARTICLE_ORDER_BY.
+    candidates.sort(key=lambda pair: (not pair[1], str(pair[0].source_path)))
+    posts: list[Post] = []
+    articles: dict[str, Any] = {}
+    for article, recommendable in candidates:
+        if "postkin" in article.metadata and not _truthy(article.metadata["postkin"]):
+            continue
+        key = base = _article_key(article)
+        n = 2
+        while key in articles:
+            key, n = f"{base}-{n}", n + 1
+        try:
+            post = post_from_article(article, key, settings, recommendable)
+        except ValueError as exc:
+            if settings.strict:
+                raise PostkinError(f"{article.source_path}: {exc}") from None
+            log.warning("postkin: %s: %s; post left out", article.source_path, exc)
+            continue
+        posts.append(post)
+        articles[key] = article
+    if settings.popularity_file:
+        views = read_pageviews(Path(settings.popularity_file).expanduser())
+        matched = apply_pageviews(posts, views)  # as `postkin build` does: the file wins
+        log.debug("postkin: popularity file matched %d of %d posts", matched, len(posts))
+    return posts, articles
+
+
+def _link(item: Mapping[str, Any], articles: Mapping[str, Any]) -> Linked:
+    linked = Linked(item)
+    if "slug" in item and item["slug"] in articles:
+        linked["article"] = articles[item["slug"]]
+    return linked
+
+
+def linked_context(context: Mapping[str, Any], articles: Mapping[str, Any]) -> Linked:
+    """One post's context, every listed post carrying its Pelican article."""
+    out = Linked(context)
+    for key in ("related", "cluster_latest", "cluster_popular"):
+        out[key] = [_link(item, articles) for item in context.get(key, [])]
+    out["suggested_tags"] = [Linked(t) for t in context.get("suggested_tags", [])]
+    out["cluster"] = Linked(context["cluster"]) if context.get("cluster") else None
+    return out
+
+
+def linked_site(site: Mapping[str, Any], articles: Mapping[str, Any]) -> Linked:
+    """Site-wide data for every template: clusters in dendrogram order, members carrying articles."""
+    out = Linked(site)
+    out["clusters"] = [
+        Linked({**c, "members": [_link(m, articles) for m in c["members"]]}) for c in site.get("clusters", [])
+    ]
+    out["encoder"] = Linked(site.get("encoder", {}))
+    return out
+
+
+@dataclass
+class SiteResults:
+    """postkin's results for one Pelican build, linked to the articles."""
+
+    contexts: dict[str, Linked]
+    site: Linked
+    stats: Stats = field(default_factory=Stats)
+
+
+def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path) -> SiteResults:
+    """Embed (through the cache) and compute; set `article.postkin` on every article given."""
+    posts, articles = posts_from_articles(published, others, settings)
+    if posts:
+        results = build(posts, settings, cache_dir=cache_dir)
+    else:
+        results = Results({}, {"clusters": [], "encoder": {"id": "", "dim": 0}, "post_count": 0})
+    if settings.json_output:
+        written, removed = write_outputs(Path(settings.json_output), results.posts, results.site)
+        log.debug("postkin: JSON outputs in %s: %d written, %d removed", settings.json_output, written, removed)
+    for article in [*published, *others]:
+        article.postkin = None  # opted out or unreadable: themes test `{% if article.postkin %}`
+    contexts = {}
+    for key, article in articles.items():
+        contexts[key] = linked_context(results.posts[key], articles)
+        article.postkin = contexts[key]
+    return SiteResults(contexts, linked_site(results.site, articles), results.stats)
