@@ -302,3 +302,11 @@ def test_incremental_off_uses_pelicans_writer(site: Path, caplog) -> None:
                           override={"POSTKIN": {"encoder": "fake", "incremental": False}})).run()
     lines = [r.getMessage() for r in caplog.records if "posts (" in r.getMessage()]
     assert lines and "pages rendered" not in lines[-1]
+
+
+def test_delete_output_directory_renders_everything_and_says_why(site: Path, caplog) -> None:
+    build(site, caplog=caplog, DELETE_OUTPUT_DIRECTORY=True)
+    # (Pelican's loggers say a message once per process, so look for it after the first build.)
+    assert any("DELETE_OUTPUT_DIRECTORY is on" in r.getMessage() for r in caplog.records)
+    rendered, kept = build(site, caplog=caplog, DELETE_OUTPUT_DIRECTORY=True)
+    assert kept == 0 and rendered > 0
