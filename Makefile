@@ -17,7 +17,8 @@ test: setup
 	$(PY) -m pytest
 
 example: setup
-	$(PY) -m postkin.example
+	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
+	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
 
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache

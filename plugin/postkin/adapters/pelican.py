@@ -26,11 +26,6 @@ from ..text import first_paragraph, inline_text
 
 # A child of Pelican's logger, so Pelican's handlers, log-level flags and --fatal behave as users expect.
 log = logging.getLogger("pelican.plugins.postkin")
-# One summary line per build. Pelican's loggers drop a message seen before in the same process, which
-# would hide the summary of every build after the first with `pelican --autoreload`.
-summary_log = logging.getLogger("pelican.plugins.postkin.build")
-if hasattr(summary_log, "disable_filter"):
-    summary_log.disable_filter()
 
 SETTINGS_SOURCE = "pelicanconf.py POSTKIN"
 _PATH_KEYS = ("cache_dir", "popularity_file", "json_output")

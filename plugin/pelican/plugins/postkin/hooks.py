@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pelican.generators import ArticlesGenerator
+from pelican.log import console
 
 from postkin import __version__
-from postkin.adapters.pelican import SiteResults, log, resolve_settings, run, summary_log
+from postkin.adapters.pelican import SiteResults, log, resolve_settings, run
 from postkin.adapters.pelican_writer import IncrementalWriter
 from postkin.settings import Settings
 
@@ -76,6 +77,7 @@ def finish(pelican: Any) -> None:
     if build.writer is not None:
         build.writer.save()
         pages = f"; pages rendered {len(build.writer.rendered)}, kept {len(build.writer.kept)}"
-    summary_log.info("postkin: %d posts (%d embedded now, %d from cache)%s", stats.posts, stats.embedded, stats.cached,
-             pages)
+    line = f"postkin: {stats.posts} posts ({stats.embedded} embedded now, {stats.cached} from cache){pages}"
+    # Beside Pelican's own "Done: Processed ..." line, which Pelican prints at every log level.
+    console.print(line, markup=False, highlight=False)
     build.results = build.context = build.writer = None
