@@ -62,3 +62,12 @@ def test_broken_toml_is_one_line(tmp_path):
 def test_flags_are_validated_too():
     with pytest.raises(SettingsError, match="command line: setting 'related_k'"):
         load_settings(None, {"related_k": -3})
+
+
+def test_encoder_handle_folder_resolves_against_the_config_file_but_presets_do_not(tmp_path):
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    (tmp_path / "postkin.toml").write_text('encoder = "tfhub"\nencoder_handle = "models/mine"\n')
+    settings, _ = load_settings(tmp_path / "postkin.toml")
+    assert settings.encoder_handle == str(tmp_path / "models" / "mine")
+    (tmp_path / "postkin.toml").write_text('encoder = "tfhub"\nencoder_handle = "use-large"\n')
+    assert load_settings(tmp_path / "postkin.toml")[0].encoder_handle == "use-large"

@@ -191,7 +191,8 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
                   search_from: Path | None = None) -> tuple[Settings, Path | None]:
     """Settings from a config file (given, or found from `search_from` upwards) plus flag overrides.
 
-    Relative paths in a config file (cache_dir, popularity_file) are taken relative to that file.
+    Relative paths in a config file (cache_dir, popularity_file, an encoder_handle folder) are taken
+    relative to that file.
     Returns the settings and the folder that relative paths are resolved from.
     """
     settings = Settings()
@@ -212,8 +213,11 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
     changes = {}
-    for key in ("cache_dir", "popularity_file"):
+    for key in ("cache_dir", "popularity_file", "encoder_handle"):
         value = getattr(settings, key)
-        if value is not None and not Path(value).expanduser().is_absolute():
+        if value is None or Path(value).expanduser().is_absolute():
+            continue
+        # encoder_handle is a path only when it names a folder there (not a preset or a URL).
+        if key != "encoder_handle" or ("://" not in value and (base / value).is_dir()):
             changes[key] = str(base / value)
     return dataclasses.replace(settings, **changes)
