@@ -28,7 +28,7 @@ Forward pass:
   row shift, the im2col is a few contiguous slice copies (no gather index),
   and a sentence boundary reads zeros exactly like the reference's per
   sentence zero padding.
-* Micro-batches of ~2k rows are processed by one worker thread per core, each
+* Micro-batches of ~1k rows are processed by one worker thread per core, each
   with a single-threaded BLAS: numpy releases the GIL in GEMMs and in the
   elementwise work, so both cores are busy for the whole pass, not only in
   GEMMs.
@@ -252,7 +252,10 @@ class FastUSEM3:
     """
 
     #: rows (tokens + padding) per micro-batch
-    token_budget = 2048
+    token_budget = 1024
+    #: run micro-batches on `threads` workers with 1 BLAS thread each (True),
+    #: or one after another with a `threads`-thread BLAS (False)
+    workers = True
 
     def __init__(self, threads: int | None = None):
         self.threads = int(threads) if threads else _cores()
@@ -355,25 +358,17 @@ class FastUSEM3:
         if flat.max() >= w.vocab_rows or flat.min() < 0:
             raise ValueError("token id out of range")
 
-        # per distinct id: dequantised embedding and the projected+normalised
-        # conv input; one extra zero row (index U) is the padding row.
         uniq, inv = np.unique(flat, return_inverse=True)
-        u = len(uniq)
-        emb = np.zeros((u + 1, _EMB_DIM), dtype=np.float32)
-        emb[:u] = w.embed(uniq)
-        x = np.zeros((u + 1, 3 * _CNN_DIM), dtype=np.float32)
-        np.matmul(emb[:u], w.proj_W, out=x[:u])
-        x[:u] += w.proj_b
-        _layernorm(x[:u], w.ln_g_all, w.ln_b_all, w.eps)
+        tab = _TokenTables(w, uniq)
         inv = inv.astype(np.int64, copy=False)
 
         batches = self._plan(starts, lens)
         sums = np.zeros((n, _FEAT_DIM), dtype=np.float32)
 
         def run(batch):
-            return self._conv_batch(w, batch, inv, u, x, emb)
+            return self._conv_batch(w, batch, inv, tab)
 
-        if self.threads > 1 and len(batches) > 1 and limit:
+        if self.workers and self.threads > 1 and len(batches) > 1 and limit:
             with limit(limits=1, user_api="blas"), \
                     ThreadPoolExecutor(self.threads) as ex:
                 results = list(ex.map(run, batches))
@@ -438,7 +433,8 @@ class FastUSEM3:
         return batches
 
     @staticmethod
-    def _conv_batch(w, batch, inv, pad_id, x, emb):
+    def _conv_batch(w: _Weights, batch, inv, tab: "_TokenTables") -> np.ndarray:
+        """LN'd feature sums (n_segments, 1280) of one micro-batch."""
         sent, c0, c1, k0, k1 = batch
         seg_len = c1 - c0
         nseg = len(seg_len)
@@ -449,56 +445,109 @@ class FastUSEM3:
         off[1:] += _PAD
         rt = int(off[-1] + seg_len[-1] + _PAD)
         r = rt - 2 * _PAD  # rows that get a conv output: buffer rows PAD..rt-PAD
-        src = np.full(rt, pad_id, dtype=np.int64)
         cum = np.zeros(nseg, dtype=np.int64)
         np.cumsum(seg_len[:-1], out=cum[1:])
         tok_pos = np.arange(int(seg_len.sum()), dtype=np.int64)
         tok_pos += np.repeat(c0 - cum, seg_len)  # flat token positions
         tok_rows = tok_pos + np.repeat(off - c0, seg_len)  # their buffer rows
+        src = np.full(rt, tab.pad, dtype=np.int64)  # distinct-id row per buffer row
         src[tok_rows] = inv[tok_pos]
-        pad_rows = np.ones(rt, dtype=bool)
-        pad_rows[tok_rows] = False
-        pad_rows = np.flatnonzero(pad_rows[_PAD:rt - _PAD]) + _PAD
+        is_pad = np.ones(rt, dtype=bool)
+        is_pad[tok_rows] = False
+        pad_rows = np.flatnonzero(is_pad)
+        src_c = src[_PAD:rt - _PAD]
 
-        xb = x[src]  # (rt, 768), padding rows are zero
-        feats = np.empty((r, _FEAT_DIM), dtype=np.float32)
-        feats[:, :_EMB_DIM] = emb[src[_PAD:rt - _PAD]]
-        cbuf = np.empty(r * 5 * _CNN_DIM, dtype=np.float32)
-        hb = np.empty((rt, _CNN_DIM), dtype=np.float32)
-        hb[:_PAD] = 0.0
-        hb[rt - _PAD:] = 0.0
+        f32 = np.float32
+        emb = np.take(tab.emb, src_c, axis=0, mode="clip")
+        # layernorm statistics over the 1280 features, accumulated per part
+        s1 = tab.emb_s[src_c]
+        s2 = tab.emb_q[src_c]
+        hb = np.empty((rt, _CNN_DIM), dtype=f32)
         h = hb[_PAD:rt - _PAD]
+        tmp = np.empty((r, _CNN_DIM), dtype=f32)
+        cbuf = np.empty(r * 5 * _CNN_DIM, dtype=f32)
+        conv = []
         for i, (order, left) in enumerate(_ORDERS):
-            lo, hi = i * _CNN_DIM, (i + 1) * _CNN_DIM
-            xs = xb[:, lo:hi]
+            # layer 1 from the per-id products: sum of the shifted rows
+            y = tab.y[i]
+            a = _PAD - left
+            np.take(y[0], src[a:a + r], axis=0, out=h, mode="clip")
+            for k in range(1, order):
+                np.take(y[k], src[a + k:a + k + r], axis=0, out=tmp, mode="clip")
+                h += tmp
+            np.maximum(h, 0, out=h)
+            np.take(tab.x[i], src_c, axis=0, out=tmp, mode="clip")
+            h += tmp
+            hb[pad_rows] = 0.0
+            # layer 2: im2col of contiguous row shifts + one GEMM
             col = cbuf[:r * order * _CNN_DIM].reshape(r, order * _CNN_DIM)
             for k in range(order):
-                a = _PAD - left + k
-                col[:, k * _CNN_DIM:(k + 1) * _CNN_DIM] = xs[a:a + r]
-            np.matmul(col, w.w1[i], out=h)
-            h += w.b1[i]
-            np.maximum(h, 0, out=h)
-            h += xs[_PAD:rt - _PAD]
-            hb[pad_rows] = 0.0
-            for k in range(order):
-                a = _PAD - left + k
-                col[:, k * _CNN_DIM:(k + 1) * _CNN_DIM] = hb[a:a + r]
-            c2 = feats[:, _EMB_DIM + lo:_EMB_DIM + hi]
-            np.matmul(col, w.w2[i], out=c2)
+                col[:, k * _CNN_DIM:(k + 1) * _CNN_DIM] = hb[a + k:a + k + r]
+            c2 = np.matmul(col, w.w2[i])
             c2 += w.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-        _layernorm(feats, w.ln_g, w.ln_b, w.eps)
-        # sum of each segment's core rows: reduceat over [core start, core end)
-        # pairs; the odd results (halo + padding between segments) are dropped
+            s1 += c2.sum(axis=1, dtype=np.float64)
+            s2 += np.einsum("ij,ij->i", c2, c2, dtype=np.float64)
+            conv.append(c2)
+
+        mu = s1 / _FEAT_DIM
+        var = s2 / _FEAT_DIM - mu * mu
+        rs = 1.0 / np.sqrt(np.maximum(var, 0.0) + w.eps)
+        # sum over each segment's core rows of the layernormed features:
+        #   sum_t (g * (f_t - mu_t) * rs_t + b)
+        #   = g * (sum_t rs_t f_t - sum_t rs_t mu_t) + n_core * b
+        core_len = k1 - k0
         core0 = off + (k0 - c0) - _PAD
-        core1 = off + (k1 - c0) - _PAD
-        bounds = np.empty(2 * nseg, dtype=np.int64)
-        bounds[0::2] = core0
-        bounds[1::2] = core1
-        if bounds[-1] >= r:
-            bounds = bounds[:-1]
-        return np.add.reduceat(feats, bounds, axis=0)[0::2]
+        ccum = np.zeros(nseg, dtype=np.int64)
+        np.cumsum(core_len[:-1], out=ccum[1:])
+        rows = np.arange(int(core_len.sum()), dtype=np.int64)
+        rows += np.repeat(core0 - ccum, core_len)
+        seg = np.repeat(np.arange(nseg), core_len)
+        sel = np.zeros((nseg, r), dtype=f32)
+        sel[seg, rows] = rs[rows]
+        part = np.empty((nseg, _FEAT_DIM), dtype=f32)
+        np.matmul(sel, emb, out=part[:, :_EMB_DIM])
+        for i, c2 in enumerate(conv):
+            lo = _EMB_DIM + i * _CNN_DIM
+            np.matmul(sel, c2, out=part[:, lo:lo + _CNN_DIM])
+        rm = np.zeros(nseg, dtype=np.float64)
+        np.add.at(rm, seg, (rs * mu)[rows])
+        part -= rm.astype(f32)[:, None]
+        part *= w.ln_g
+        part += core_len.astype(f32)[:, None] * w.ln_b
+        return part
+
+
+class _TokenTables:
+    """Everything before the second convolution layer depends on the token id
+    only: computed once per distinct id of an encode call.  Row ``pad`` (the
+    last) is the zero padding row."""
+
+    def __init__(self, w: _Weights, uniq: np.ndarray):
+        u = len(uniq)
+        self.pad = u
+        f32 = np.float32
+        emb = np.zeros((u + 1, _EMB_DIM), dtype=f32)
+        emb[:u] = w.embed(uniq)
+        self.emb = emb
+        self.emb_s = emb.sum(axis=1, dtype=np.float64)
+        self.emb_q = np.einsum("ij,ij->i", emb, emb, dtype=np.float64)
+        x = emb[:u] @ w.proj_W
+        x += w.proj_b
+        _layernorm(x, w.ln_g_all, w.ln_b_all, w.eps)
+        self.x, self.y = [], []
+        for i, (order, left) in enumerate(_ORDERS):
+            xi = np.zeros((u + 1, _CNN_DIM), dtype=f32)
+            xi[:u] = x[:, i * _CNN_DIM:(i + 1) * _CNN_DIM]
+            # y[k] = x @ (rows of w1 for window slot k); the bias rides on the
+            # centre slot, which is never a padding row for a real token
+            yi = np.empty((order, u + 1, _CNN_DIM), dtype=f32)
+            for k in range(order):
+                np.matmul(xi, w.w1[i][k * _CNN_DIM:(k + 1) * _CNN_DIM], out=yi[k])
+            yi[left] += w.b1[i]
+            self.x.append(xi)
+            self.y.append(yi)
 
 
 __all__ = ["FastUSEM3"]
