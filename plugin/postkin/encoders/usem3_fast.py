@@ -8,7 +8,7 @@ Load (lazy, on the first ``encode``; ``prefetch()`` starts it early):
 
 * ``weights.npz`` is inflated straight from the zip with ``zlib`` in
   background threads (zlib releases the GIL), while the tokenizer model is
-  parsed in the calling thread.  The 17 quantised embedding chunks stay in
+  parsed in another one, and the texts are tokenised as soon as it is.  The 17 quantised embedding chunks stay in
   their own chunk-major layout (``table[id % 17, id // 17]``) instead of being
   scattered into a 65 MB id-major table.
 * The tokenizer is the C++ ``sentencepiece`` wheel when installed (same
@@ -262,6 +262,8 @@ class FastUSEM3:
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         self._load_error: BaseException | None = None
+        self._tok_loader: threading.Thread | None = None
+        self._tok_error: BaseException | None = None
         self._w: _Weights | None = None
         self._tok = None
         self._limit = None
@@ -273,12 +275,20 @@ class FastUSEM3:
 
     # ------------------------------------------------------------ loading ---
     def prefetch(self) -> None:
-        """Start loading the weights in the background (returns at once)."""
+        """Start loading the model in the background and return at once.
+
+        Call it as soon as an encode is known to be coming (e.g. while posts
+        are still being read) to take the load off the critical path.
+        """
         with self._lock:
             if self._w is None and self._loader is None:
                 self._loader = threading.Thread(target=self._load_weights,
-                                                name="usem3-load", daemon=True)
+                                                name="usem3-weights", daemon=True)
                 self._loader.start()
+            if self._tok is None and self._tok_loader is None:
+                self._tok_loader = threading.Thread(target=self._load_tokenizer,
+                                                    name="usem3-tokenizer", daemon=True)
+                self._tok_loader.start()
 
     def _load_weights(self) -> None:
         try:
@@ -287,11 +297,18 @@ class FastUSEM3:
         except BaseException as e:  # re-raised in the encoding thread
             self._load_error = e
 
+    def _load_tokenizer(self) -> None:
+        try:
+            self._tok = _make_tokenizer(os.path.join(_resources(), "sp.model"))
+        except BaseException as e:  # re-raised in the encoding thread
+            self._tok_error = e
+
     def _ensure_tokenizer(self):
         if self._tok is None:
-            with self._lock:
-                if self._tok is None:
-                    self._tok = _make_tokenizer(os.path.join(_resources(), "sp.model"))
+            self.prefetch()
+            self._tok_loader.join()
+            if self._tok is None:
+                raise RuntimeError("loading the usem3 tokenizer failed") from self._tok_error
         return self._tok
 
     def _ensure_weights(self) -> _Weights:
@@ -317,8 +334,8 @@ class FastUSEM3:
         import time
 
         t0 = time.perf_counter()
-        self.prefetch()  # weights inflate in the background...
-        self._ensure_tokenizer()  # ...while the tokenizer model is parsed here
+        self.prefetch()  # weights and tokenizer load in parallel
+        self._ensure_tokenizer()
         self._threadpool_limit()
         self._ensure_weights()
         if self.load_seconds is None:
@@ -329,8 +346,8 @@ class FastUSEM3:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return np.zeros((0, _EMB_DIM), dtype=np.float32)
-        if self._w is None:
-            self.prefetch()
+        if self._w is None or self._tok is None:
+            self.prefetch()  # weights load while the texts are tokenised
         tok = self._ensure_tokenizer()
         ids = tok.encode([t if isinstance(t, str) else str(t) for t in texts])
         w = self._ensure_weights()
