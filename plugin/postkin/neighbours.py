@@ -8,6 +8,8 @@ when used.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from typing import Callable, Protocol
 
 import numpy as np
@@ -82,13 +84,319 @@ def register(name: str) -> Callable[[Callable[..., NeighbourIndex]], Callable[..
     return wrap
 
 
+# ----------------------------------------------------------------------------- approximate backends
+# Parameters come from benchmarks/ann.py (692,821 x 512 USE-like vectors, 21,072 queries, top-10,
+# 2 cores); see that file's docstring for the measured table.  Every library import happens inside
+# the factory, so importing postkin never imports faiss, ScaNN or TensorFlow.
+
+
+# Defaults as functions of n (database size) or of the build parameters: provisional, see benchmark.
+IVF_DEFAULTS = {
+    "nlist": lambda n: max(1, min(4096, round(4 * np.sqrt(n)))),
+    "nprobe": lambda nlist: min(nlist, max(8, round(nlist / 128))),
+}
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _pad_result(idx: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """int64 / float32 results, -1 / -inf where a library returned nothing, padded to k columns."""
+    idx = np.asarray(idx).astype(np.int64, copy=False)
+    scores = np.asarray(scores).astype(np.float32, copy=True)
+    if idx.shape[1] < k:
+        pad = k - idx.shape[1]
+        idx = np.pad(idx, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+    scores[idx < 0] = -np.inf
+    idx[~np.isfinite(scores)] = -1
+    return idx, scores
+
+
+def _import_faiss():
+    try:
+        import faiss
+    except ImportError as exc:
+        raise PostkinError("this neighbours backend needs faiss: pip install 'postkin[ann]'") from exc
+    return faiss
+
+
+@contextmanager
+def _faiss_threads(faiss, threads: int | None):
+    """Run faiss on `threads` OpenMP threads inside the block (None: faiss's default, all cores)."""
+    if not threads:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+class _FaissIndex:
+    """Shared search for the faiss backends: `index.search` with per-index runtime parameters."""
+
+    name = "faiss"
+
+    def __init__(self, index, n: int, threads: int | None) -> None:
+        self.index, self.n, self.threads = index, n, threads
+        self.params: dict = {}
+
+    def set_search_params(self, **params) -> None:
+        unknown = set(params) - set(self.params)
+        if unknown:
+            raise PostkinError(f"{self.name}: unknown search parameters {sorted(unknown)}")
+        self.params.update(params)
+        self._apply()
+
+    def _apply(self) -> None:
+        pass
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = _f32(queries)
+        if k <= 0 or self.n == 0:
+            return (np.full((len(queries), max(k, 0)), -1, dtype=np.int64),
+                    np.full((len(queries), max(k, 0)), -np.inf, dtype=np.float32))
+        with _faiss_threads(_import_faiss(), self.threads):
+            scores, idx = self.index.search(queries, min(k, self.n))
+        return _pad_result(idx, scores, k)
+
+
+@register("faiss-flat")
+class FaissFlatIndex(_FaissIndex):
+    """Exact inner product with faiss (IndexFlatIP): the fastest exact search here."""
+
+    name = "faiss-flat"
+
+    def __init__(self, vectors: np.ndarray, threads: int | None = None) -> None:
+        faiss = _import_faiss()
+        vectors = _f32(vectors)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        with _faiss_threads(faiss, threads):
+            index.add(vectors)
+        super().__init__(index, len(vectors), threads)
+
+
+def _sample(vectors: np.ndarray, size: int, seed: int) -> np.ndarray:
+    if size >= len(vectors):
+        return vectors
+    pick = np.sort(np.random.default_rng(seed).choice(len(vectors), size=size, replace=False))
+    return _f32(vectors[pick])
+
+
+@register("faiss-ivf")
+class FaissIVFIndex(_FaissIndex):
+    """Inverted lists over k-means cells; `storage` flat (exact in cell), sq8 (8-bit scalar), or
+    pq4fs (4-bit fast-scan PQ, 2 dims per code, like ScaNN's LUT16) re-ranked with exact floats
+    (`refine_factor` x k candidates)."""
+
+    name = "faiss-ivf"
+
+    def __init__(self, vectors: np.ndarray, nlist: int | None = None, storage: str = "pq4fs",
+                 nprobe: int | None = None, refine_factor: int = 10, train_size: int | None = None,
+                 seed: int = 1234, threads: int | None = None) -> None:
+        faiss = _import_faiss()
+        vectors = _f32(vectors)
+        n, d = vectors.shape
+        codes = {"flat": "Flat", "sq8": "SQ8", "pq4fs": f"PQ{d // 2}x4fs"}
+        if storage not in codes:
+            raise PostkinError(f"faiss-ivf: storage must be one of {sorted(codes)}, not {storage!r}")
+        if storage == "pq4fs" and d % 2:
+            raise PostkinError("faiss-ivf: storage pq4fs needs an even dimension")
+        nlist = int(nlist or IVF_DEFAULTS["nlist"](n))
+        nlist = max(1, min(nlist, n // 39))  # faiss wants >= 39 training points per list
+        refine = storage != "flat" and bool(refine_factor) and refine_factor > 1
+        with _faiss_threads(faiss, threads):
+            if nlist < 2:  # a handful of vectors: one list would be an exact scan, so do exactly that
+                index, ivf, refine = faiss.IndexFlatIP(d), None, False
+                nlist, storage = 1, "flat"
+            else:
+                spec = f"IVF{nlist},{codes[storage]}" + (",RFlat" if refine else "")
+                index = faiss.index_factory(d, spec, faiss.METRIC_INNER_PRODUCT)
+                ivf = faiss.extract_index_ivf(index)
+                ivf.cp.seed = seed
+                ivf.cp.niter = 10  # k-means iterations: more cost build time, not recall here
+                train = _sample(vectors, int(train_size or min(n, 32 * nlist)), seed)
+                ivf.cp.min_points_per_centroid = 1  # the sample size is chosen above: no warnings
+                ivf.cp.max_points_per_centroid = max(1, len(train) // nlist + 1)
+                index.train(train)
+            index.add(vectors)
+        super().__init__(index, n, threads)
+        self.ivf, self.refine = ivf, refine
+        self.params = {"nlist": nlist, "storage": storage,
+                       "nprobe": int(nprobe or IVF_DEFAULTS["nprobe"](nlist)),
+                       "refine_factor": int(refine_factor) if refine else 1}
+        self._apply()
+
+    def set_search_params(self, **params) -> None:
+        fixed = {"nlist", "storage"} & set(params)
+        if fixed:
+            raise PostkinError(f"faiss-ivf: {sorted(fixed)} are build parameters")
+        super().set_search_params(**params)
+
+    def _apply(self) -> None:
+        if self.ivf is None:
+            return
+        self.ivf.nprobe = max(1, min(self.params["nprobe"], self.params["nlist"]))
+        if self.refine:
+            self.index.k_factor = float(self.params["refine_factor"])
+
+
+@register("faiss-hnsw")
+class FaissHNSWIndex(_FaissIndex):
+    """Hierarchical navigable small-world graph (IndexHNSWFlat), inner product.  Building on more
+    than one thread inserts in a racy order: pass threads=1 for a reproducible graph."""
+
+    name = "faiss-hnsw"
+
+    def __init__(self, vectors: np.ndarray, M: int = 32, ef_construction: int = 80,
+                 ef_search: int = 64, threads: int | None = None) -> None:
+        faiss = _import_faiss()
+        vectors = _f32(vectors)
+        index = faiss.IndexHNSWFlat(vectors.shape[1], int(M), faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = int(ef_construction)
+        with _faiss_threads(faiss, threads):
+            index.add(vectors)
+        super().__init__(index, len(vectors), threads)
+        self.params = {"M": int(M), "ef_construction": int(ef_construction), "ef_search": int(ef_search)}
+        self._apply()
+
+    def set_search_params(self, **params) -> None:
+        fixed = {"M", "ef_construction"} & set(params)
+        if fixed:
+            raise PostkinError(f"faiss-hnsw: {sorted(fixed)} are build parameters")
+        super().set_search_params(**params)
+
+    def _apply(self) -> None:
+        self.index.hnsw.efSearch = self.params["ef_search"]
+
+
+def _import_scann():
+    # ScaNN imports TensorFlow when it is installed: keep TF's start-up chatter out of build logs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from scann.scann_ops.py import scann_ops_pybind
+    except ImportError as exc:
+        raise PostkinError(
+            "the scann backend needs ScaNN 1.4.2 (and, if TensorFlow is installed, TensorFlow 2.20 with "
+            f"tensorflow-text 2.20): pip install 'postkin[scann]' ({exc})") from exc
+    return scann_ops_pybind
+
+
+def scann_available() -> bool:
+    """True when ScaNN imports (it fails, for example, next to TensorFlow 2.21)."""
+    try:
+        _import_scann()
+    except Exception:
+        return False
+    return True
+
+
+# Below this many vectors ScaNN scores every vector with asymmetric hashing (no tree): partitions
+# of fewer than a few hundred points cost more than they save.
+SCANN_TREE_MIN = 20_000
+SCANN_DEFAULTS = {
+    "num_leaves": lambda n: max(2, round(2 * np.sqrt(n))),
+    "leaves_to_search": lambda leaves: max(1, round(leaves / 40)),
+}
+
+
+@register("scann")
+class ScannIndex:
+    """ScaNN: spherical k-means tree (`num_leaves`, searching `leaves_to_search`) + anisotropic
+    4-bit asymmetric hashing (`dims_per_block` dims per code) + exact float re-ranking of the
+    `reorder` best candidates; batches of queries run in parallel on `threads` threads (same
+    results as one thread).  Training runs on `training_threads` (default 1: reproducible)."""
+
+    name = "scann"
+
+    def __init__(self, vectors: np.ndarray, num_leaves: int | None = None,
+                 leaves_to_search: int | None = None, dims_per_block: int = 2,
+                 anisotropic_threshold: float = 0.2, reorder: int = 100,
+                 training_sample_size: int | None = None, spherical: bool = True,
+                 quantize_centroids: bool = False, soar_lambda: float | None = None,
+                 threads: int | None = None, training_threads: int = 1) -> None:
+        scann_ops_pybind = _import_scann()
+        vectors = _f32(vectors)
+        n = len(vectors)
+        self.n, self.threads = n, int(threads or os.cpu_count() or 1)
+        self.params: dict = {"dims_per_block": int(dims_per_block), "reorder": int(reorder)}
+        self.searcher = None
+        if n == 0:
+            return
+        builder = scann_ops_pybind.builder(vectors, 10, "dot_product")
+        if n >= SCANN_TREE_MIN:
+            num_leaves = int(num_leaves or SCANN_DEFAULTS["num_leaves"](n))
+            leaves_to_search = int(leaves_to_search or SCANN_DEFAULTS["leaves_to_search"](num_leaves))
+            sample = int(training_sample_size or min(n, max(100_000, 50 * num_leaves)))
+            builder = builder.tree(num_leaves=num_leaves, num_leaves_to_search=leaves_to_search,
+                                   training_sample_size=sample, spherical=spherical,
+                                   quantize_centroids=quantize_centroids, soar_lambda=soar_lambda,
+                                   random_init=False)  # k-means++ seeding: reproducible trees
+            self.params.update(num_leaves=num_leaves, leaves_to_search=leaves_to_search)
+        builder = builder.score_ah(int(dims_per_block), anisotropic_quantization_threshold=anisotropic_threshold)
+        builder = builder.reorder(int(reorder))
+        # ScaNN's multi-threaded training is not reproducible (k-means / AH codebooks differ from
+        # run to run) and neither is its random k-means init; k-means++ on one training thread keeps
+        # related posts identical across builds.
+        builder.set_n_training_threads(int(training_threads))
+        self.searcher = builder.build()
+        self.searcher.set_num_threads(self.threads)
+
+    def set_search_params(self, **params) -> None:
+        unknown = set(params) - {"leaves_to_search", "reorder"}
+        if unknown:
+            raise PostkinError(f"scann: {sorted(unknown)} are build parameters or unknown")
+        if "num_leaves" not in self.params:  # no tree below SCANN_TREE_MIN
+            params.pop("leaves_to_search", None)
+        self.params.update({key: int(value) for key, value in params.items()})
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = _f32(queries)
+        kk = min(k, self.n)
+        if kk <= 0 or len(queries) == 0:
+            return (np.full((len(queries), max(k, 0)), -1, dtype=np.int64),
+                    np.full((len(queries), max(k, 0)), -np.inf, dtype=np.float32))
+        extra = {"final_num_neighbors": kk, "pre_reorder_num_neighbors": max(kk, self.params["reorder"])}
+        if "leaves_to_search" in self.params:
+            extra["leaves_to_search"] = self.params["leaves_to_search"]
+        if self.threads > 1 and len(queries) > 1:
+            idx, scores = self.searcher.search_batched_parallel(queries, **extra)
+        else:
+            idx, scores = self.searcher.search_batched(queries, **extra)
+        return _pad_result(np.asarray(idx, dtype=np.int64), scores, k)
+
+
 def backends() -> list[str]:
     """Registered backend names (plus 'auto')."""
     return sorted(_BACKENDS) + ["auto"]
 
 
+# 'auto' keeps exact search below this many vectors: there a query-all-posts build is cheap and an
+# index's build time and recall loss buy nothing (benchmarks/ann.py --sweep-auto).
+AUTO_INDEX_MIN = 50_000
+
+
+def _faiss_available() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def choose_backend(n: int) -> str:
-    """The backend 'auto' picks for n vectors."""
+    """The backend 'auto' picks for n vectors: exact below AUTO_INDEX_MIN, else the fastest index
+    at recall@10 >= 0.95 that imports (ScaNN, then faiss IVF), else exact."""
+    if n < AUTO_INDEX_MIN:
+        return "exact"
+    if scann_available():
+        return "scann"
+    if _faiss_available():
+        return "faiss-ivf"
     return "exact"
 
 
