@@ -86,14 +86,16 @@ def test_batch_invariance(enc):
     np.testing.assert_allclose(doubled[len(TEXTS):], batch, atol=2e-5)
 
 
-def test_micro_batch_size_and_long_text_cuts_do_not_change_vectors(reference):
-    # tiny budgets cut every longer text into halo'd pieces
-    for budget, workers in ((32, True), (77, False), (10**6, True)):
+def test_micro_batch_size_groups_and_long_text_cuts_do_not_change_vectors(reference):
+    # tiny budgets cut every longer text into halo'd pieces; a tiny
+    # max_distinct splits the call into groups with their own id tables
+    for budget, workers, distinct in ((32, True, 8192), (77, False, 30), (10**6, True, 1)):
         enc = FastUSEM3(threads=2)
         enc.token_budget = budget
         enc.workers = workers
+        enc.max_distinct = distinct
         cos = _cos(enc.encode(TEXTS), reference)
-        assert cos.min() >= 0.999, (budget, workers, cos.min())
+        assert cos.min() >= 0.999, (budget, workers, distinct, cos.min())
 
 
 def test_single_thread(reference):

@@ -256,6 +256,8 @@ class FastUSEM3:
     #: run micro-batches on `threads` workers with 1 BLAS thread each (True),
     #: or one after another with a `threads`-thread BLAS (False)
     workers = True
+    #: distinct token ids per group of texts sharing one set of id tables
+    max_distinct = 8192
 
     def __init__(self, threads: int | None = None):
         self.threads = int(threads) if threads else _cores()
@@ -353,9 +355,27 @@ class FastUSEM3:
         w = self._ensure_weights()
         limit = self._threadpool_limit()
         if not limit:
-            return self._forward(w, ids, None)
+            return self._forward_groups(w, ids, None)
         with limit(limits=self.threads, user_api="blas"):
+            return self._forward_groups(w, ids, limit)
+
+    def _forward_groups(self, w: _Weights, ids: list[list[int]], limit) -> np.ndarray:
+        # the per-distinct-id tables take ~15 KB per id: bound them by
+        # encoding groups of texts with at most `max_distinct` distinct ids
+        groups, cur, seen = [], [], set()
+        for x in ids:
+            new = set(x)
+            new.difference_update(seen)
+            if cur and len(seen) + len(new) > self.max_distinct:
+                groups.append(cur)
+                cur, seen = [], set()
+                new = set(x)
+            cur.append(x)
+            seen |= new
+        groups.append(cur)
+        if len(groups) == 1:
             return self._forward(w, ids, limit)
+        return np.concatenate([self._forward(w, g, limit) for g in groups])
 
     def _forward(self, w: _Weights, ids: list[list[int]], limit) -> np.ndarray:
         n = len(ids)
