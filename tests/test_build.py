@@ -44,7 +44,7 @@ def mtimes(out: Path) -> dict[str, int]:
 def test_build_gives_every_post_its_context(small_blog, tmp_path, fake_encoder):
     out = tmp_path / "out"
     result = build(small_blog, out)
-    assert "9 posts; embedded 9 now, 0 from cache; 10 files written" in result.output
+    assert "9 posts; embedded 9 now, 0 from cache; indexed 9 now, 0 from cache; 10 files written" in result.output
     data = load(out)
     assert data["encoder"] == {"dim": 64, "id": "fake/1"}
     posts = data["posts"]
@@ -78,7 +78,7 @@ def test_second_build_embeds_nothing_and_writes_nothing(small_blog, tmp_path, fa
     build(small_blog, out)
     before = mtimes(out)
     result = build(small_blog, out)
-    assert "embedded 0 now, 9 from cache; 0 files written" in result.output
+    assert "embedded 0 now, 9 from cache; indexed 0 now, 9 from cache; 0 files written" in result.output
     assert mtimes(out) == before
 
 
@@ -92,13 +92,27 @@ def test_editing_one_post_embeds_one_and_rewrites_only_changed_files(small_blog,
     post.write_text(post.read_text(encoding="utf-8").replace("PostgreSQL tuning part 0", "PostgreSQL vacuum"),
                     encoding="utf-8")
     result = build(small_blog, out)
-    assert "embedded 1 now, 8 from cache" in result.output
+    assert "embedded 1 now, 8 from cache; indexed 1 now, 8 from cache" in result.output
     after = mtimes(out)
     changed = {p for p in after if (out / p).read_bytes() != before[p]}
     rewritten = {p for p in after if after[p] != times[p]}
+    # Only files whose bytes changed are written. (Which ones change is the method's business: a title
+    # edit moves that post's words' IDF, and the fused scores are z-scored over all posts.)
     assert rewritten == changed and "posts/postgres-0.json" in changed
-    # Files whose bytes did not change keep their mtime (at least one does: css-2 names no postgres post).
-    assert "posts/css-2.json" not in rewritten
+
+
+def test_body_edit_reindexes_one_post_without_embedding(small_blog, tmp_path, fake_encoder):
+    out = tmp_path / "out"
+    build(small_blog, out)
+    post = small_blog / "2024-01-04-postgres-0.md"
+    before = mtimes(out)
+    post.write_text(post.read_text(encoding="utf-8") + "\nA second paragraph about autovacuum.\n", encoding="utf-8")
+    result = build(small_blog, out)
+    # the embedded text (title, lede, headings) is unchanged, but the user sees the edit was read;
+    # its new words occur in no other post (df 1: not in the TF-IDF), so no output changes and every
+    # file keeps its mtime
+    assert "embedded 0 now, 9 from cache; indexed 1 now, 8 from cache; 0 files written" in result.output
+    assert mtimes(out) == before
 
 
 def test_rename_costs_no_embedding(small_blog, tmp_path, fake_encoder):

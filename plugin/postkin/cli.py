@@ -117,6 +117,7 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
     opted = f", {folder.opted_out} opted out" if folder.opted_out else ""
     click.echo(
         f"postkin: {stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
+        f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
         f"{written} files written, {removed} removed in {out}; {time.perf_counter() - started:.2f} s",
         err=True)
 
@@ -154,6 +155,38 @@ def suggest_tags_command(files: tuple[Path, ...], content: Path | None, as_json:
             click.echo(f"{path}: {shown}")
     if problems and settings.strict:
         sys.exit(1)
+
+
+@main.command("eval")
+@click.argument("content", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@click.option("--no-baselines", is_flag=True, help="score only the configured method")
+@common
+def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path | None, verbose: bool,
+                 **flags: Any) -> None:
+    """Score related posts and tag suggestions on the blog under CONTENT, using its own tags as truth."""
+    _setup_logging(verbose)
+    try:
+        from .evaluate import evaluate
+        from .folder import cache_dir, load_folder
+
+        flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
+        settings = _settings(config, content, flags)
+        folder = load_folder(content, settings)
+        for problem in folder.problems:
+            log.warning("%s: skipped: %s", content / problem.path, problem.reason)
+        if folder.problems and settings.strict:
+            raise click.ClickException(f"{len(folder.problems)} post(s) could not be read (strict mode)")
+        report = evaluate(folder.posts, settings, cache_dir(settings, content), baselines=not no_baselines,
+                          progress=lambda message: log.debug("eval: %s", message))
+    except PostkinError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict(), indent=1, sort_keys=True))
+    else:
+        click.echo(report.table())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import clusters as clustering
-from . import similarity, tags
+from . import lexical, similarity, tags
 from .cache import EmbeddingCache
 from .encoders import Encoder, get_encoder
 from .posts import Post, check_unique_slugs, render_url
@@ -38,6 +39,8 @@ class Stats:
     posts: int = 0
     embedded: int = 0
     cached: int = 0
+    indexed: int = 0  # posts tokenised now for the lexical index (text changed or new)
+    indexed_cached: int = 0  # posts whose token counts came from the cache
     seconds: float = 0.0
 
 
@@ -101,17 +104,62 @@ def _item(post: Post, score: float | None) -> dict[str, Any]:
     return item
 
 
+def _related(post: Post, score: float, signals: dict[str, float] | None) -> dict[str, Any]:
+    item = _item(post, score)
+    if signals is not None:
+        item["signals"] = {name: round(float(c), 4) for name, c in signals.items()}
+    return item
+
+
+def _tag(suggestion: tags.Suggestion, signals: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {"tag": suggestion.tag, "score": round(suggestion.score, 4)}
+    if signals and suggestion.signals is not None:
+        item["signals"] = {name: round(c, 4) for name, c in suggestion.signals.items()}
+    return item
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """numpy's BLAS on one thread inside the block: the matrices of a blog are small, and BLAS threads
+    fighting for shared cores made the fused similarity 14x slower (8.5 s vs 0.6 s on 2 busy cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with the bundled encoder
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
+def open_cache(cache_dir: Path | None):
+    """The cache in cache_dir, or None when there is no cache folder."""
+    if cache_dir is None:
+        yield None
+        return
+    with EmbeddingCache(cache_dir) as cache:
+        yield cache
+
+
 def embed_posts(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
                 cache_dir: Path | None = None, progress: Progress | None = None) -> tuple[np.ndarray, int, Encoder]:
     """(vectors of posts, number embedded now, encoder used), through the cache when a folder is given."""
+    vectors, embedded, encoder, _, _ = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
+                                               progress=progress, tokens=False)
+    return vectors, embedded, encoder
+
+
+def prepare(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
+            cache_dir: Path | None = None, progress: Progress | None = None, tokens: bool = True,
+            ) -> tuple[np.ndarray, int, Encoder, list[lexical.TokenCounts] | None, int]:
+    """Everything a build reads through the cache: (vectors, embedded now, encoder,
+    token counts of the posts' lexical text, posts tokenised now)."""
     encoder = encoder or get_encoder(settings)
     texts = [embed_text(p, settings.embed_fields) for p in posts]
-    if cache_dir is None:
-        vectors, embedded = embed(texts, encoder, None, settings.batch_size, progress)
-    else:
-        with EmbeddingCache(cache_dir) as cache:
-            vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress)
-    return vectors, embedded, encoder
+    with open_cache(cache_dir) as cache:
+        vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress)
+        counts, counted = lexical.count_posts(posts, cache) if tokens else (None, 0)
+    return vectors, embedded, encoder, counts, counted
 
 
 def build(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
@@ -122,20 +170,83 @@ def build(posts: list[Post], settings: Settings, *, encoder: Encoder | None = No
     for post in posts:
         if not post.url:
             post.url = render_url(settings.url_pattern, post)
-    vectors, embedded, encoder = embed_posts(posts, settings, encoder=encoder, cache_dir=cache_dir,
-                                             progress=progress)
-    stats = Stats(posts=len(posts), embedded=embedded, cached=len(posts) - embedded)
-    results = compute(posts, vectors, settings, encoder_id=encoder.cache_id)
+    vectors, embedded, encoder, counts, counted = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
+                                                          progress=progress)
+    stats = Stats(posts=len(posts), embedded=embedded, cached=len(posts) - embedded,
+                  indexed=counted, indexed_cached=len(posts) - counted)
+    results = compute(posts, vectors, settings, encoder_id=encoder.cache_id, token_counts=counts)
     stats.seconds = time.perf_counter() - started
     results.stats = stats
     return results
 
 
-def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_id: str = "") -> Results:
-    """Everything after embedding: pure numpy on the post vectors (tested with any vectors)."""
+@dataclass
+class Similarities:
+    """The fused similarities of a build and the features they came from."""
+
+    lexical: lexical.LexicalIndex | None
+    text: similarity.FusedSimilarity  # text signals only: what tag suggestions use
+    related: similarity.FusedSimilarity  # the related_method's signals (+ tags if related_use_tags)
+
+
+# Signals of each related_method; 'hybrid' (TF-IDF + LSI + embedding, equal weights) is the default.
+METHOD_SIGNALS = {"hybrid": ("lexical", "lsi", "semantic"), "lexical": ("lexical", "lsi"), "semantic": ("semantic",)}
+
+
+def text_signals(vectors: np.ndarray, lex: lexical.LexicalIndex | None) -> list[similarity.Signal]:
+    """Every text signal: TF-IDF, its LSI (when there are terms) and the embedding."""
+    signals = []
+    if lex is not None and lex.tfidf.shape[1]:
+        X = lex.tfidf
+        # a blog's X X^T is small: computed once, it serves the TF-IDF cosines and the LSI
+        gram = similarity._dot(X, X, np.float32) if X.shape[0] <= similarity.LARGE_SITE else None
+        signals += [similarity.Signal("lexical", X, gram=gram), similarity.Signal("lsi", lexical.lsi(X, gram=gram))]
+    signals.append(similarity.Signal("semantic", vectors))
+    return signals
+
+
+def similarities(posts: list[Post], vectors: np.ndarray, settings: Settings,
+                 token_counts: list[lexical.TokenCounts] | None = None) -> Similarities:
+    """Lexical index and fused similarities of the posts (token counts: from the cache, or counted now)."""
+    if token_counts is None:
+        token_counts, _ = lexical.count_posts(posts)
+    lex = lexical.build_index(token_counts)
+    signals = text_signals(vectors, lex)
+    text = similarity.FusedSimilarity(signals, backend=settings.neighbors)
+    related = text
+    if settings.related_method != "hybrid" or settings.related_use_tags:
+        chosen = [s for s in signals if s.name in METHOD_SIGNALS[settings.related_method]] or signals[-1:]
+        share = settings.related_use_tags
+        if share:
+            import scipy.sparse as sp
+
+            # the tag signal gets `share` of the score, the text signals (1 - share) between them
+            membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
+            chosen = [similarity.Signal(s.name, s.vectors, s.weight * (1 - share)) for s in chosen]
+            chosen.append(similarity.Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
+        related = similarity.FusedSimilarity(chosen, backend=settings.neighbors)
+    return Similarities(lex, text, related)
+
+
+def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_id: str = "",
+            token_counts: list[lexical.TokenCounts] | None = None) -> Results:
+    """Everything after embedding: numpy/scipy on the post vectors and token counts (tested with any vectors)."""
     n = len(posts)
+    vectors = np.asarray(vectors, np.float32)
     recommendable = np.array([not p.draft for p in posts], dtype=bool)
-    related_idx, related_scores = similarity.related(vectors, recommendable, settings.related_k, settings.neighbors)
+    vocab = tags.vocabulary(posts, recommendable)
+    with one_blas_thread():
+        sims = similarities(posts, vectors, settings, token_counts)
+        related_idx, related_scores = similarity.related(sims.related, recommendable, settings.related_k)
+        suggestions = tags.suggest(sims.text, vectors, sims.lexical, posts, vocab, settings.tags_k,
+                                   explain=settings.signals)
+        if settings.signals:
+            ok = related_idx >= 0
+            rows = np.broadcast_to(np.arange(n)[:, None], related_idx.shape)[ok]
+            explained = {"semantic": vectors, "lexical": sims.lexical.tfidf}
+            cosines = {name: np.zeros(related_idx.shape) for name in explained}
+            for name, a in explained.items():
+                cosines[name][ok] = similarity.pair_cosines(a, rows, related_idx[ok])
 
     published = np.flatnonzero(recommendable)
     k = settings.clusters or clustering.default_k(len(published))
@@ -148,8 +259,6 @@ def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_
         assignment = np.zeros(n, dtype=np.int64)
         centroids = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
 
-    vocab = tags.vocabulary(posts, recommendable)
-    suggestions = tags.suggest(vectors, posts, vocab, settings.tags_k)
     labels = tags.cluster_labels(centroids, vectors, vocab, np.where(recommendable, assignment, -1),
                                  settings.cluster_label_tags)
 
@@ -177,13 +286,14 @@ def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_
             "title": post.title,
             "date": _iso(post),
             "draft": post.draft,
-            "related": [_item(posts[j], s) for j, s in zip(related_idx[i], related_scores[i]) if j >= 0],
+            "related": [_related(posts[j], s, {name: cos[i, r] for name, cos in cosines.items()} if settings.signals else None)
+                        for r, (j, s) in enumerate(zip(related_idx[i], related_scores[i])) if j >= 0],
             "cluster": {"id": c, "label": labels[c]} if c is not None else None,
             "cluster_latest": [_item(posts[j], vectors[i] @ vectors[j]) for j in latest],
             "cluster_popular": [
                 {**_item(posts[j], vectors[i] @ vectors[j]), "popularity": posts[j].popularity} for j in popular
             ],
-            "suggested_tags": [{"tag": t, "score": round(s, 4)} for t, s in suggestions[i]],
+            "suggested_tags": [_tag(t, settings.signals) for t in suggestions[i]],
         }
         contexts[post.slug] = context
 

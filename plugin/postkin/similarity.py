@@ -1,39 +1,228 @@
-"""Related posts: for each post, the k most similar other posts that may be recommended."""
+"""Related posts: a fusion of similarity signals, then one query-expansion step.
+
+Each signal is a matrix of post vectors whose inner products are cosines: the sentence embedding of
+title + lede + headings ("semantic"), the TF-IDF of the whole text ("lexical"), its LSI ("lsi"),
+optionally the post's tags. Cosines of different signals live on different scales, so each is
+z-scored per row over all other posts and then symmetrised, zs_ij = (z_ij + z_ji) / 2 (a hubness
+correction: a post close to everything no longer crowds every list). The fused score is
+
+    F0 = sum_s weight_s * zs_s,    F1 = F0 + (W F0 + F0 W^T) / 2
+
+where W is the uniform 10-nearest-neighbour graph of F0 (one diffusion / query-expansion step: posts
+that share neighbours move closer). Measured with tags as ground truth (Dice@4, benchmarks/quality.py):
+18F 0.4645 and efcl 0.4113 against 0.4397 / 0.3687 for LSI alone. Adding a signal is adding a
+`Signal` to the list; nothing else changes.
+
+Blogs (up to LARGE_SITE posts) get the exact n x n matrix in blocks of rows. Larger sites retrieve
+CANDIDATES posts per post from the dense signals with `neighbours.build_index`, estimate the row
+statistics from a fixed sample of columns, and fuse on the candidate pairs only.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from .neighbours import BLOCK, build_index, choose_backend, top_k_rows
+from .neighbours import build_index, top_k_rows
+
+LARGE_SITE = 5000  # above this many posts: candidate retrieval instead of the exact n x n scores
+CANDIDATES = 100  # candidates per post on large sites
+QE_K = 10  # neighbours in the query-expansion step
+STATS_SAMPLE = 2000  # columns sampled for the row statistics on large sites
+BLOCK_ENTRIES = 4_000_000  # scores held at once on large sites (32 MB of float64)
 
 
-def related(vectors: np.ndarray, recommendable: np.ndarray, k: int, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Top-k neighbours of every row among the recommendable rows, itself excluded: (idx, scores).
+@dataclass
+class Signal:
+    """Post vectors (dense array or scipy sparse, rows L2-normalised: inner product = cosine)."""
 
-    idx is -1 (score -inf) where fewer than k candidates exist.
-    """
-    n = len(vectors)
-    if backend == "auto":
-        backend = choose_backend(n)
-    if backend == "exact":
-        idx = np.full((n, k), -1, dtype=np.int64)
-        scores = np.full((n, k), -np.inf, dtype=np.float32)
-        blocked = ~recommendable
-        for start in range(0, n, BLOCK):
-            block = vectors[start:start + BLOCK] @ vectors.T
-            block[:, blocked] = -np.inf
-            rows = np.arange(start, min(start + BLOCK, n))
-            block[rows - start, rows] = -np.inf
-            idx[start:start + BLOCK], scores[start:start + BLOCK] = top_k_rows(block, k)
+    name: str
+    vectors: Any
+    weight: float = 1.0
+    gram: np.ndarray | None = None  # vectors @ vectors.T if already computed (blogs only)
+
+
+def _sparse(a: Any) -> bool:
+    return hasattr(a, "tocsr")
+
+
+def _dot(a: Any, b: Any, dtype: Any = np.float64) -> np.ndarray:
+    """a @ b.T as a dense array, whatever a and b are."""
+    r = a @ b.T
+    return np.asarray(r.toarray() if _sparse(r) else r, dtype=dtype)
+
+
+def _row_norms2(a: Any) -> np.ndarray:
+    if _sparse(a):
+        return np.asarray(a.multiply(a).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", a, a, dtype=np.float64)
+
+
+def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -> np.ndarray:
+    """Cosine (inner product) of rows[t] and cols[t] for every pair t."""
+    out = np.zeros(len(rows), np.float64)
+    if not _sparse(a):
+        a = np.asarray(a)
+        for s in range(0, len(rows), 65536):
+            out[s:s + 65536] = np.einsum("ij,ij->i", a[rows[s:s + 65536]], a[cols[s:s + 65536]], dtype=np.float64)
+        return out
+    # sparse: group pairs by row block, one product per block against the columns it needs
+    order = np.argsort(rows, kind="stable")
+    r_sorted, c_sorted = rows[order], cols[order]
+    bounds = np.searchsorted(r_sorted, np.arange(0, int(rows.max(initial=-1)) + block + 1, block))
+    for b in range(len(bounds) - 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        if lo == hi:
+            continue
+        ur, ri = np.unique(r_sorted[lo:hi], return_inverse=True)
+        uc, ci = np.unique(c_sorted[lo:hi], return_inverse=True)
+        out[order[lo:hi]] = _dot(a[ur], a[uc])[ri, ci]
+    return out
+
+
+class FusedSimilarity:
+    """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
+
+    def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
+                 backend: str = "auto", candidates: int = CANDIDATES) -> None:
+        self.signals = [s for s in signals if s.weight and s.vectors.shape[1] > 0]
+        self.n = n = signals[0].vectors.shape[0] if signals else 0
+        self.qe_k = max(0, min(qe_k, n - 1))
+        self.large = n > large_site
+        self.block = max(64, BLOCK_ENTRIES // max(n, 1)) if self.large else max(n, 1)
+        self._full: np.ndarray | None = None
+        self._sparse = None
+        if not self.signals or n == 0:
+            self._full = np.zeros((n, n))
+        elif not self.large:
+            self._exact()
+        else:
+            self._candidates(backend, candidates)
+
+    # ------------------------------------------------------------------ blogs: exact n x n
+    def _exact(self) -> None:
+        # float32: a 5,000-post site needs 100 MB per matrix, and scores are rounded to 4 digits anyway
+        n = self.n
+        F = np.zeros((n, n), np.float32)
+        for sig in self.signals:
+            S = np.array(sig.gram, np.float32) if sig.gram is not None else _dot(sig.vectors, sig.vectors, np.float32)
+            d = S.diagonal().astype(np.float64)
+            m = (S.sum(axis=1, dtype=np.float64) - d) / max(n - 1, 1)  # mean, spread over all *other* posts
+            sq = np.einsum("ij,ij->i", S, S, dtype=np.float64)
+            s = np.sqrt(np.maximum((sq - d * d) / max(n - 1, 1) - m * m, 0)) + 1e-9
+            S -= m[:, None].astype(np.float32)
+            S *= (0.5 * sig.weight / s)[:, None].astype(np.float32)
+            F += S
+            F += S.T  # row z-scores, symmetrised
+        np.fill_diagonal(F, 0.0)
+        if self.qe_k:
+            nbr = self._neighbours(F, np.arange(n))
+            WF = F[nbr].mean(axis=1)  # W F0; F0 is symmetric, so F0 W^T = (W F0)^T
+            F += 0.5 * (WF + WF.T)
+            np.fill_diagonal(F, 0.0)
+        self._full = F
+
+    def _neighbours(self, F: np.ndarray, r: np.ndarray) -> np.ndarray:
+        G = F.copy()
+        G[np.arange(len(r)), r] = -np.inf
+        return top_k_rows(G, self.qe_k)[0]
+
+    # ------------------------------------------------------------------ large sites: candidates
+    def _candidates(self, backend: str, c: int) -> None:
+        import scipy.sparse as sp
+
+        n, c = self.n, min(c, self.n - 1)
+        dense = [s for s in self.signals if not _sparse(s.vectors)]
+        if dense:  # one index over the weighted concatenation: inner product = weighted sum of cosines
+            total = sum(s.weight for s in dense)
+            D = np.hstack([np.asarray(s.vectors, np.float32) * np.sqrt(s.weight / total) for s in dense])
+            found, _ = build_index(D, backend).search(D, c + 1)
+        else:
+            found = np.vstack([top_k_rows(_dot(self.signals[0].vectors[b:b + self.block], self.signals[0].vectors),
+                                          c + 1)[0] for b in range(0, n, self.block)])
+        rows = np.repeat(np.arange(n), found.shape[1])
+        cols = found.ravel()
+        ok = (cols >= 0) & (cols != rows)
+        # symmetric candidate pattern, each unordered pair once
+        lo, hi = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
+        key = np.unique(lo * n + hi)
+        pi, pj = key // n, key % n
+        # row statistics from a fixed sample of columns (the exact ones would cost n x n)
+        sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, STATS_SAMPLE), replace=False))
+        f0 = np.zeros(len(key))
+        for sig in self.signals:
+            A = sig.vectors
+            m, s = np.empty(n), np.empty(n)
+            for b in range(0, n, self.block):
+                S = _dot(A[b:b + self.block], A[sample])
+                S[np.arange(S.shape[0])[:, None] + b == sample[None, :]] = np.nan
+                m[b:b + self.block] = np.nanmean(S, axis=1)
+                s[b:b + self.block] = np.nanstd(S, axis=1) + 1e-9
+            cos = pair_cosines(A, pi, pj)
+            f0 += (0.5 * sig.weight) * ((cos - m[pi]) / s[pi] + (cos - m[pj]) / s[pj])
+        F0 = sp.coo_matrix((np.r_[f0, f0], (np.r_[pi, pj], np.r_[pj, pi])), shape=(n, n)).tocsr()
+        F0.sort_indices()
+        if self.qe_k:
+            # W F0 on the pattern; a pair outside the candidates counts as 0, a typical z-score
+            nbr = self._sparse_top(F0, self.qe_k)
+            coo = F0.tocoo()
+            keys = coo.row.astype(np.int64) * n + coo.col
+            WF = np.zeros(len(keys))
+            for t in range(self.qe_k):
+                k_rows = nbr[coo.row, t]
+                valid = k_rows >= 0
+                probe = np.where(valid, k_rows * n + coo.col, -1)
+                at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
+                hit = valid & (keys[at] == probe)
+                WF += np.where(hit, coo.data[at], 0.0)
+            WF /= self.qe_k
+            WFm = sp.csr_matrix((WF, (coo.row, coo.col)), shape=(n, n))
+            F0 = (F0 + 0.5 * (WFm + WFm.T)).tocsr()
+        F0.sort_indices()
+        self._sparse = F0
+
+    @staticmethod
+    def _sparse_top(F, k: int) -> np.ndarray:
+        """Top-k columns of each sparse row (ties to the lower column), -1 padded."""
+        coo = F.tocoo()
+        order = np.lexsort((coo.col, -coo.data, coo.row))
+        r, c = coo.row[order], coo.col[order]
+        start = np.searchsorted(r, np.arange(F.shape[0]))
+        rank = np.arange(len(r)) - start[r]
+        out = np.full((F.shape[0], k), -1, np.int64)
+        keep = rank < k
+        out[r[keep], rank[keep]] = c[keep]
+        return out
+
+    # ------------------------------------------------------------------ access
+    def rows(self, r: np.ndarray) -> np.ndarray:
+        """F1[r, :] as float64; on large sites pairs outside the candidates are -inf."""
+        r = np.asarray(r, np.int64)
+        if self._full is not None:
+            return self._full[r]
+        sub = self._sparse[r]
+        out = np.full((len(r), self.n), -np.inf)
+        coo = sub.tocoo()
+        out[coo.row, coo.col] = coo.data
+        out[np.arange(len(r)), r] = 0.0
+        return out
+
+
+def related(fused: FusedSimilarity, recommendable: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k posts of every post by fused score among the recommendable ones, itself excluded:
+    (idx, scores), idx -1 where fewer than k exist; ties go to the lower post index."""
+    n = fused.n
+    idx = np.full((n, k), -1, np.int64)
+    scores = np.full((n, k), -np.inf, np.float32)
+    if k == 0 or n == 0:
         return idx, scores
-    # Approximate: search only recommendable vectors, ask for one more to drop the post itself.
-    pool = np.flatnonzero(recommendable)
-    index = build_index(vectors[pool], backend)
-    found, found_scores = index.search(vectors, k + 1)
-    idx = np.full((n, k), -1, dtype=np.int64)
-    scores = np.full((n, k), -np.inf, dtype=np.float32)
-    for row in range(n):
-        keep = [(pool[j], s) for j, s in zip(found[row], found_scores[row]) if j >= 0 and pool[j] != row][:k]
-        for col, (j, s) in enumerate(keep):
-            idx[row, col], scores[row, col] = j, s
+    blocked = ~np.asarray(recommendable, bool)
+    for b in range(0, n, fused.block):
+        r = np.arange(b, min(n, b + fused.block))
+        F = fused.rows(r)
+        F[:, blocked] = -np.inf
+        F[np.arange(len(r)), r] = -np.inf
+        idx[r], scores[r] = top_k_rows(F, k)
     return idx, scores

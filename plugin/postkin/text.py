@@ -24,6 +24,7 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _SPACES = re.compile(r"[ \t\u3000]+")
 _ENTITY = re.compile(r"&(nbsp|amp|lt|gt|quot|#39);")
 _ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "#39": "'"}
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+\.\S+")
 
 
 def inline_text(text: str) -> str:
@@ -98,6 +99,11 @@ def first_paragraph(paras: list[str], limit: int = 400) -> str:
         if len(para) >= 20 or para is paras[-1]:
             return para if len(para) <= limit else para[:limit].rsplit(" ", 1)[0]
     return ""
+
+
+def strip_urls(text: str) -> str:
+    """Text without bare URLs: their host and path words are noise to a bag-of-words model."""
+    return _URL.sub(" ", text)
 
 
 def text_hash(text: str) -> str:

@@ -1,0 +1,187 @@
+"""Lexical features of posts: language-agnostic tokens, TF-IDF and LSI (numpy + scipy.sparse).
+
+The embedding sees a post's title, lede and headings; the lexical model sees its whole text, so the
+two signals disagree usefully (see similarity.py for how they are fused). Measured on two real blogs
+(English 18F, Japanese efcl), TF-IDF over words + adjacent-word bigrams with CJK runs as character
+bigrams beat every word-only and character-n-gram variant, and LSI on top of it helped again.
+
+Tokenising is the costly step, so each post's token counts are cached by (TOKENIZER_VERSION, sha256 of
+its lexical text) in the embedding cache's SQLite file: a warm build tokenises only edited posts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from .text import strip_urls, text_hash
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import EmbeddingCache
+    from .posts import Post
+
+# Bump when tokens() or lexical_text() change what they produce: cached token counts are keyed by it.
+TOKENIZER_VERSION = "tok1"
+
+# CJK runs (kana, ideographs, hangul, half-width kana) become character bigrams, other scripts words.
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f"
+_WORD = re.compile(rf"[^\W_{_CJK}]{{2,}}")
+_CJK_SPLIT = re.compile(rf"([{_CJK}]+)")
+
+MIN_DF = 2  # a term in one post only says nothing about how posts relate
+MAX_DF = 0.5  # a term in over half the posts is a function word, in any language: no stop list needed
+LSI_DIM = 64
+
+
+def lexical_text(post: "Post") -> str:
+    """The text the lexical model reads: the title twice (it is the densest summary), headings, body."""
+    return "\n".join(p for p in [post.title, post.title, *post.headings, strip_urls(post.body)] if p)
+
+
+def tokens(text: str, word_bigrams: bool = True) -> list[str]:
+    """Tokens of lowercased text: words of >= 2 letters/digits (not all digits), character bigrams of
+    CJK runs (a lone CJK character is kept), and bigrams of consecutive words in each non-CJK stretch."""
+    parts = _CJK_SPLIT.split(text.lower())
+    out: list[str] = []
+    bigrams: list[str] = []
+    for n, segment in enumerate(parts):
+        if n % 2:  # a CJK run (split() puts captured runs at odd positions)
+            out += [segment] if len(segment) == 1 else [segment[i:i + 2] for i in range(len(segment) - 1)]
+        elif segment:
+            words = [w for w in _WORD.findall(segment) if not w.isdigit()]
+            out += words
+            if word_bigrams and len(words) > 1:
+                bigrams += [a + " " + b for a, b in zip(words, words[1:])]
+    return out + bigrams
+
+
+TokenCounts = tuple[list[str], np.ndarray]  # distinct tokens of a text (first-seen order), their counts
+
+
+def token_counts(text: str) -> TokenCounts:
+    """Distinct tokens of a text and how often each occurs."""
+    counts = Counter(tokens(text))
+    return list(counts), np.fromiter(counts.values(), dtype=np.uint32, count=len(counts))
+
+
+@dataclass
+class LexicalIndex:
+    """TF-IDF rows of the posts, and which (unfiltered) tokens each post contains."""
+
+    tfidf: Any  # scipy csr (n_posts, n_terms) float32, rows L2-normalised
+    presence: Any  # scipy csr (n_posts, n_tokens) float32 0/1 over every token seen
+    columns: dict[str, int]  # token -> column of `presence`
+
+    def contains(self, phrases: list[str]) -> np.ndarray:
+        """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post."""
+        return presence_of(self.presence, self.columns, phrases)
+
+
+def presence_of(presence, columns: dict[str, int], phrases: list[str]) -> np.ndarray:
+    """(rows, len(phrases)) bool from a 0/1 token matrix: one sparse product, no loop over posts."""
+    import scipy.sparse as sp
+
+    cols: list[int] = []
+    indptr = [0]
+    usable = []
+    for phrase in phrases:
+        wanted = [columns.get(t, -1) for t in dict.fromkeys(tokens(phrase, word_bigrams=False))]
+        ok = bool(wanted) and min(wanted) >= 0
+        usable.append(ok)
+        cols.extend(wanted if ok else [])
+        indptr.append(len(cols))
+    needed = sp.csr_matrix((np.ones(len(cols), np.float32), np.asarray(cols, np.int64), np.asarray(indptr)),
+                           shape=(len(phrases), presence.shape[1]))
+    hits = (presence @ needed.T).toarray()
+    return (hits >= np.diff(needed.indptr)[None, :]) & np.asarray(usable, bool)[None, :]
+
+
+def build_index(counts: list[TokenCounts], min_df: int = MIN_DF, max_df: float = MAX_DF) -> LexicalIndex:
+    """TF-IDF from per-post token counts: sublinear tf 1 + ln tf, smooth idf ln((1+n)/(1+df)) + 1 (as
+    scikit-learn), terms kept if min_df <= df <= max_df * n, rows L2-normalised."""
+    import scipy.sparse as sp
+
+    vocab: defaultdict[str, int] = defaultdict()
+    vocab.default_factory = vocab.__len__  # new token -> next column, at C speed
+    n = len(counts)
+    lengths = np.fromiter((len(t) for t, _ in counts), dtype=np.int64, count=n)
+    # map + chain + defaultdict keep the ~1M token lookups of a blog in C (a generator was 10x slower)
+    indices = np.fromiter(map(vocab.__getitem__, chain.from_iterable(t for t, _ in counts)), dtype=np.int64,
+                          count=int(lengths.sum()))
+    data = np.concatenate([c for _, c in counts]).astype(np.float32) if n else np.zeros(0, np.float32)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    # Column order = first occurrence in post order: deterministic for a given list of posts.
+    tf = sp.csr_matrix((data, indices, indptr), shape=(n, len(vocab)))
+    presence = tf.copy()
+    presence.data[:] = 1.0
+    df = np.bincount(indices, minlength=len(vocab))
+    keep = np.flatnonzero((df >= min(min_df, max(n - 1, 1))) & (df <= max(max_df * n, min_df)))
+    X = tf[:, keep]
+    X.data = 1.0 + np.log(X.data)
+    X = X @ sp.diags((np.log((1.0 + n) / (1.0 + df[keep])) + 1.0).astype(np.float32))
+    return LexicalIndex(l2_rows(X.tocsr()).astype(np.float32), presence, dict(vocab))
+
+
+def l2_rows(X):
+    """Rows scaled to unit length (zero rows stay zero); sparse stays sparse."""
+    import scipy.sparse as sp
+
+    if sp.issparse(X):
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def lsi(X, k: int = LSI_DIM, n_iter: int = 4, seed: int = 0, gram: np.ndarray | None = None) -> np.ndarray:
+    """Latent semantic indexing: a randomized truncated SVD of the TF-IDF (Halko et al. 2011, fixed seed),
+    U*s with a sign convention and unit rows. Without `gram` it costs O(nnz * k) and forms no n x n or
+    terms x terms matrix; with gram = X X^T (a blog's, already computed for the cosines) the same
+    subspace iteration runs on that small dense matrix, several times faster."""
+    import scipy.sparse as sp
+
+    k = min(k, min(X.shape) - 1)
+    if k < 2:
+        return np.zeros((X.shape[0], 0), np.float32)
+    rng = np.random.default_rng(seed)
+    if gram is not None:
+        def times_gram(Q: np.ndarray) -> np.ndarray:
+            return np.asarray(gram @ Q.astype(gram.dtype), np.float64)
+    else:
+        X = sp.csr_matrix(X, dtype=np.float64)
+        XT = X.T.tocsr()
+
+        def times_gram(Q: np.ndarray) -> np.ndarray:
+            return X @ (XT @ Q)
+    Q = np.linalg.qr(times_gram(rng.standard_normal((X.shape[0], k + 10))))[0]
+    for _ in range(n_iter):
+        Q = np.linalg.qr(times_gram(Q))[0]
+    # B = Q^T X (k+10 x terms): its singular pairs come from B B^T = Q^T (X X^T) Q
+    BBt = Q.T @ times_gram(Q)
+    eigval, eigvec = np.linalg.eigh((BBt + BBt.T) / 2)
+    order = np.argsort(-eigval, kind="stable")[:k]
+    Z = (Q @ eigvec[:, order]) * np.sqrt(np.maximum(eigval[order], 0))
+    # SVD signs are arbitrary: make each component's largest entry positive, so output is stable.
+    Z *= np.where(Z[np.argmax(np.abs(Z), axis=0), np.arange(k)] < 0, -1.0, 1.0)
+    return l2_rows(Z).astype(np.float32)
+
+
+def count_posts(posts: Iterable["Post"], cache: "EmbeddingCache | None" = None) -> tuple[list[TokenCounts], int]:
+    """Token counts of every post, from the cache where present: (counts, number tokenised now)."""
+    texts = [lexical_text(p) for p in posts]
+    hashes = [text_hash(t) for t in texts]
+    found = cache.get_tokens(TOKENIZER_VERSION, hashes) if cache is not None else {}
+    new: dict[str, TokenCounts] = {}
+    for h, t in zip(hashes, texts):
+        if h not in found and h not in new:
+            new[h] = token_counts(t)
+    if cache is not None and new:
+        cache.put_tokens(TOKENIZER_VERSION, new)
+    counted_now = sum(h in new for h in hashes)
+    found.update(new)
+    return [found[h] for h in hashes], counted_now
