@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
 
 from .errors import PostkinError, Problem
+from .links import all_aliases, extract_links
 from .text import first_paragraph, inline_text, paragraphs, split_markdown
 
 if sys.version_info >= (3, 11):
@@ -46,6 +47,8 @@ class Post:
     popularity: float | None = None
     source_hash: str = ""  # sha256 of the source file's bytes
     slug_from_name: bool = False  # slug derived from the file name, not set in front matter
+    links: list[str] = field(default_factory=list)  # link targets in the source (see links.py)
+    aliases: list[str] = field(default_factory=list)  # other URLs of this post (permalink, redirect_from)
 
     def sort_date(self) -> float:
         """Seconds since the epoch (naive dates read as UTC); undated posts sort as oldest."""
@@ -206,6 +209,8 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         popularity=popularity,
         source_hash=hashlib.sha256(raw).hexdigest(),
         slug_from_name=not metadata.get("slug"),
+        links=extract_links(body),
+        aliases=all_aliases(metadata),
     )
 
 

@@ -1,0 +1,95 @@
+"""Links between posts: a post that links to another is strong evidence the two are related.
+
+Blogs write internal links in many forms: Markdown `[text](/2015/08/18/slug/)`, reference
+definitions, raw `href="..."`, Jekyll `{% post_url 2015-08-18-slug %}` and `{{ "/2015/.../" | url }}`,
+Hugo `{{< ref "slug" >}}`. They are read from the raw source, before markup is stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from .posts import Post
+
+_TARGET = re.compile(
+    r"""(?:\]\(\s*<?|href\s*=\s*["']|\]:\s*<?)"""  # markdown link, raw HTML, reference definition
+    r"""(?:\{\{\s*["']|\{\{\s*site\.baseurl\s*\}\})?"""  # Jekyll {{ "/x" | url }}, {{ site.baseurl }}/x
+    r"""([^\s)"'<>]+)"""
+)
+_TEMPLATE_REF = re.compile(r"""\{%\s*(?:post_url|link)\s+([^\s%]+)\s*%\}|\{\{<\s*(?:rel)?ref\s+["']?([^"'\s>]+)""")
+_NOT_A_PAGE = re.compile(r"\.(png|jpe?g|gif|svg|webp|avif|pdf|zip|mp4|mp3|css|js|json|xml|txt)$", re.I)
+_DATED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}-")
+
+
+def extract_links(source_text: str) -> list[str]:
+    """Link targets in a post's raw Markdown/HTML (site-relative paths, URLs, template references)."""
+    found: list[str] = []
+    for match in _TARGET.finditer(source_text):
+        target = match.group(1)
+        if target.startswith(("mailto:", "#", "tel:", "javascript:", "{{", "{%")) or _NOT_A_PAGE.search(target.split("?")[0]):
+            continue
+        found.append(target)
+    for match in _TEMPLATE_REF.finditer(source_text):
+        found.append("ref:" + (match.group(1) or match.group(2)))
+    return list(dict.fromkeys(found))
+
+
+def _path(url: str) -> str:
+    """The comparable path of a URL: no scheme, host, query, fragment, index.html or outer slashes."""
+    url = url.split("#", 1)[0].split("?", 1)[0]
+    url = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url, flags=re.I)
+    url = re.sub(r"(index)?\.html?$", "", url)
+    return url.strip("/").lower()
+
+
+def _name(value: str) -> str:
+    """A post's name as links write it: last path part, no extension, no Jekyll date."""
+    last = value.rstrip("/").rsplit("/", 1)[-1]
+    last = re.sub(r"\.(md|markdown|html?)$", "", last, flags=re.I)
+    return _DATED.sub("", last).lower()
+
+
+def link_pairs(posts: Sequence["Post"]) -> list[tuple[int, int]]:
+    """(i, j) pairs, sorted: post i links to post j (i != j).
+
+    A site-relative link or a template reference matches a post by its URL path, an alias, its slug or
+    its file name; an absolute URL (another host, perhaps) only by the full URL path of a post.
+    """
+    by_path: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for i, post in enumerate(posts):
+        for alias in [post.url, *post.aliases]:
+            if alias:
+                by_path.setdefault(_path(alias), i)
+        for name in (post.slug, _name(post.source)):
+            by_name.setdefault(name.lower(), i)
+    pairs: set[tuple[int, int]] = set()
+    for i, post in enumerate(posts):
+        for target in post.links:
+            j = _resolve(target, by_path, by_name)
+            if j is not None and j != i:
+                pairs.add((i, j))
+    return sorted(pairs)
+
+
+def _resolve(target: str, by_path: dict[str, int], by_name: dict[str, int]) -> int | None:
+    if target.startswith("ref:"):
+        return by_name.get(_name(target[4:]))
+    path = _path(target)
+    if path in by_path:
+        return by_path[path]
+    if re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I):
+        return None
+    return by_name.get(_name(path)) if path else None
+
+
+def all_aliases(metadata: dict) -> list[str]:
+    """Other URLs a post is known by: permalink, url, aliases (Hugo), redirect_from (Jekyll)."""
+    out: list[str] = []
+    for key in ("permalink", "url", "aliases", "redirect_from"):
+        value = metadata.get(key)
+        values: Iterable = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        out += [str(v) for v in values if v]
+    return out
