@@ -76,6 +76,7 @@ class LexicalIndex:
     tfidf: Any  # scipy csr (n_posts, n_terms) float32, rows L2-normalised
     presence: Any  # scipy csr (n_posts, n_tokens) float32 0/1 over every token seen
     columns: dict[str, int]  # token -> column of `presence`
+    gram: np.ndarray | None = None  # tfidf @ tfidf.T when a caller computed it (blogs)
 
     def contains(self, phrases: list[str]) -> np.ndarray:
         """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post."""

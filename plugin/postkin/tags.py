@@ -138,7 +138,12 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     Usum = np.asarray(Ytr.T @ sem[train])
     Unrm2 = (Usum * Usum).sum(1)
     X = lexical.tfidf if lexical is not None and lexical.tfidf.shape[1] else None
-    if X is not None:
+    gram = lexical.gram if X is not None else None
+    if gram is not None:  # a blog: centroid dots from the post-post Gram matrix, |sum|^2 = diag(Y^T K Y)
+        KY = np.asarray(gram[:, train] @ Ytr, np.float64)  # (n, V): each post . each tag's sum
+        Cnrm2 = np.asarray(Ytr.multiply(KY[train]).sum(0)).ravel()
+        selfnorm = np.asarray(gram.diagonal(), np.float64)
+    elif X is not None:  # a large site: sparse tag sums (tags x terms)
         Csum = sp.csr_matrix(Ytr.T @ X[train].astype(np.float64))
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
     cnt = np.asarray(Ytr.sum(0)).ravel()
@@ -175,7 +180,9 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
             Wk = sp.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, m * K + 1, K)), shape=(m, len(train)))
             feats.append((Wk @ Ytr).toarray())
         cents = []
-        if X is not None:
+        if gram is not None:
+            cents.append((KY[rows], Cnrm2, selfnorm[rows, None]))
+        elif X is not None:
             Xr = X[rows].astype(np.float64)
             cents.append(((Xr @ Csum.T).toarray(), Cnrm2, np.asarray(Xr.multiply(Xr).sum(1))))
         else:
@@ -213,10 +220,13 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
             own = [column[key] for key in map(tag_key, posts[i].tags) if key in column]
             s[a, own] = -np.inf  # never suggest a tag the post already has
         order = np.lexsort((np.broadcast_to(np.arange(V), s.shape), -s), axis=1)[:, :k]
+        top = np.take_along_axis(s, order, 1)
+        prob = (1.0 / (1.0 + np.exp(-np.where(np.isfinite(top), top, 0.0)))).tolist()  # 0-1, same order
+        names = [vocab.display[key] for key in vocab.keys]
         for a, i in enumerate(rows):
-            out[i] = [Suggestion(vocab.display[vocab.keys[j]], float(1.0 / (1.0 + np.exp(-s[a, j]))),
-                                 {f: float(c) for f, c in zip(FEATURES, contrib[a, j])} if explain else None)
-                      for j in order[a] if np.isfinite(s[a, j])]
+            out[i] = [Suggestion(names[j], prob[a][t],
+                                 dict(zip(FEATURES, contrib[a, j].tolist())) if explain else None)
+                      for t, j in enumerate(order[a].tolist()) if np.isfinite(top[a, t])]
     return out
 
 
