@@ -7,10 +7,11 @@ cosine > 0.9999.  What is different is only how the work is done:
 Load (lazy, on the first ``encode``; ``prefetch()`` starts it early):
 
 * ``weights.npz`` is inflated straight from the zip with ``zlib`` in
-  background threads (zlib releases the GIL), while the tokenizer model is
-  parsed in another one, and the texts are tokenised as soon as it is.  The 17 quantised embedding chunks stay in
-  their own chunk-major layout (``table[id % 17, id // 17]``) instead of being
-  scattered into a 65 MB id-major table.
+  background threads while the tokenizer model is parsed in another one (both
+  release the GIL), and the texts are tokenised as soon as it is up.  The 17
+  quantised embedding chunks stay in their own chunk-major layout
+  (``table[id % 17, id // 17]``) instead of being scattered into a 65 MB
+  id-major table.
 * The tokenizer is the C++ ``sentencepiece`` wheel when installed (same
   ``sp.model``, 15x faster than the pure-Python port); otherwise the package's
   own pure-Python tokenizer.  Two places where the C++ library's output differs
@@ -22,7 +23,11 @@ Forward pass:
 
 * Embedding lookup, dequantisation, the 512x768 projection and its layernorm
   depend on the token id only, so they run once per *distinct* id of the call
-  (about 1 in 10 tokens of a blog corpus) instead of once per token.
+  (about 1 in 10 tokens of a blog corpus) instead of once per token.  So do
+  the GEMMs of the first convolution layer: per id and window slot,
+  ``y[k] = x @ w1[k]``; a token's layer-1 output is then the sum of the
+  ``order`` rows its window points at.  Half of the convolution FLOPs go.
+  (``max_distinct`` bounds these tables, ~15 KB per id.)
 * The n-gram convolutions run on a padded flat layout: sentences are laid out
   back to back with two zero rows between them, so every window is a plain
   row shift, the im2col is a few contiguous slice copies (no gather index),
@@ -32,6 +37,9 @@ Forward pass:
   with a single-threaded BLAS: numpy releases the GIL in GEMMs and in the
   elementwise work, so both cores are busy for the whole pass, not only in
   GEMMs.
+* The final layernorm is folded into the per-sentence sum:
+  ``sum_t LN(f_t) = g * (sum_t rs_t f_t - sum_t rs_t mu_t) + n * b``, one
+  small GEMM with a weighted selection matrix, no pass over the features.
 * A text longer than the micro-batch is cut into pieces with a 4-token halo on
   each side (the receptive field of the two stacked width-5 convolutions), so
   memory stays bounded and the result is unchanged.
