@@ -199,7 +199,7 @@ def text_signals(vectors: np.ndarray, lex: lexical.LexicalIndex | None) -> list[
     if lex is not None and lex.tfidf.shape[1]:
         X = lex.tfidf
         # a blog's X X^T is small: computed once, it serves the TF-IDF cosines and the LSI
-        gram = similarity._dot(X, X, np.float32) if X.shape[0] <= similarity.LARGE_SITE else None
+        gram = similarity.gram(X) if X.shape[0] <= similarity.LARGE_SITE else None
         lex.gram = gram
         signals += [similarity.Signal("lexical", X, gram=gram), similarity.Signal("lsi", lexical.lsi(X, gram=gram))]
     signals.append(similarity.Signal("semantic", vectors))
