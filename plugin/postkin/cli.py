@@ -181,6 +181,8 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
+    if not report.tagged:
+        log.warning("no post has tags: both protocols use the blog's tags as ground truth, so every score is 0")
     if as_json:
         import json
 

@@ -9,6 +9,8 @@ The blog's own tags are the ground truth, with two protocols (the ones postkin's
   lose their tags; the vocabulary is the other posts' tags. MAP@10 over test posts with tags, AP@10
   divided by min(number of true tags, 10); true tags outside the vocabulary still count.
 
+Drafts are treated as in a build: never recommended, their tags not in the vocabulary.
+
 Reference numbers (postkin's defaults, USE multilingual v3): 18F (508 posts) related 0.46, tags 0.40;
 efcl (832, Japanese) related 0.41, tags 0.51.
 """
