@@ -1,7 +1,8 @@
 """The embedding cache: one SQLite file of vectors keyed by (encoder cache id, sha256 of the text).
 
-The same file keeps each post's lexical token counts (table `tokens`), keyed by (tokenizer version,
-sha256 of the lexical text) under the same rules, so a warm build tokenises only edited posts.
+The same file keeps each post's lexical token counts (table `token_counts`: 64-bit token keys and
+counts), keyed by (tokenizer version, sha256 of the lexical text) under the same rules, so a warm build
+tokenises only edited posts.
 
 Keys never involve file names or mtimes, so renaming a post costs nothing and a different encoder
 can never serve stale vectors. SQLite gives the rest: each batch is one transaction (a build killed
@@ -69,11 +70,11 @@ class EmbeddingCache:
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif not {"meta", "vectors"} <= tables:
             raise sqlite3.DatabaseError("not a postkin embedding cache")
-        if "tokens" not in tables:  # added after schema 1 shipped: older caches gain the table
+        if "token_counts" not in tables:  # added after schema 1 shipped: older caches gain the table
             with _transaction(db):
                 db.execute(
-                    "CREATE TABLE IF NOT EXISTS tokens (version TEXT NOT NULL, text_hash TEXT NOT NULL, "
-                    "tokens TEXT NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (version, text_hash)) WITHOUT ROWID")
+                    "CREATE TABLE IF NOT EXISTS token_counts (version TEXT NOT NULL, text_hash TEXT NOT NULL, "
+                    "keys BLOB NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (version, text_hash)) WITHOUT ROWID")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None or row[0] != str(SCHEMA_VERSION):
             raise sqlite3.DatabaseError(f"cache schema {row[0] if row else '?'} is not {SCHEMA_VERSION}")
@@ -103,29 +104,28 @@ class EmbeddingCache:
         with _transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
 
-    def get_tokens(self, version: str, hashes: Iterable[str]) -> dict[str, tuple[list[str], np.ndarray]]:
-        """Cached token counts (distinct tokens, counts) for those text hashes that are present."""
+    def get_tokens(self, version: str, hashes: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Cached token counts (token keys, counts) for those text hashes that are present."""
         wanted = list(dict.fromkeys(hashes))
-        found: dict[str, tuple[list[str], np.ndarray]] = {}
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT text_hash, tokens, counts FROM tokens WHERE version = ? AND text_hash IN ({marks})",
+                f"SELECT text_hash, keys, counts FROM token_counts WHERE version = ? AND text_hash IN ({marks})",
                 [version, *chunk])
-            for text_hash, joined, blob in rows:
-                toks = joined.split("\n") if joined else []
-                counts = np.frombuffer(blob, dtype="<u4")
-                if counts.shape[0] == len(toks):  # a torn row is simply tokenised again
-                    found[text_hash] = (toks, counts)
+            for text_hash, keys_blob, counts_blob in rows:
+                if len(keys_blob) % 8 or len(counts_blob) != len(keys_blob) // 2:  # torn: tokenised again
+                    continue
+                found[text_hash] = (np.frombuffer(keys_blob, dtype="<u8"), np.frombuffer(counts_blob, dtype="<u4"))
         return found
 
-    def put_tokens(self, version: str, items: dict[str, tuple[list[str], np.ndarray]]) -> None:
-        """Store token counts in one transaction (tokens never contain a newline: they are split on space)."""
-        rows = [(version, h, "\n".join(toks), np.asarray(counts, dtype="<u4").tobytes())
-                for h, (toks, counts) in items.items()]
+    def put_tokens(self, version: str, items: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Store token counts in one transaction."""
+        rows = [(version, h, np.asarray(keys, dtype="<u8").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
+                for h, (keys, counts) in items.items()]
         with _transaction(self._db):
-            self._db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO token_counts VALUES (?, ?, ?, ?)", rows)
 
     def count(self, model: str | None = None) -> int:
         """Number of vectors stored (for one model, or all)."""

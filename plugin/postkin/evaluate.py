@@ -136,13 +136,10 @@ def _rank_tags(scores: np.ndarray, vocab: tags.Vocabulary, rows: np.ndarray) -> 
     return [[vocab.keys[j] for j in order[a]] for a in range(len(rows))]
 
 
-def _unigram_tfidf(counts: list[lexical.TokenCounts]) -> Any:
-    """Classic TF-IDF: the cached counts without the word bigrams (tokens holding a space)."""
-    uni = []
-    for toks, c in counts:
-        keep = [i for i, t in enumerate(toks) if " " not in t]
-        uni.append(([toks[i] for i in keep], c[keep]))
-    return lexical.build_index(uni).tfidf
+def _unigram_tfidf(posts: list[Post]) -> Any:
+    """Classic TF-IDF: words (and CJK bigrams) of the same lexical text, no word bigrams."""
+    return lexical.build_index([lexical.token_counts(lexical.lexical_text(p), word_bigrams=False)
+                                for p in posts]).tfidf
 
 
 def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder=None,
@@ -204,7 +201,7 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
                                                          vocab, test_rows), test_truth) for s in range(3)]))
         scores.append(Score("random (3 seeds)", rand_rel, rand_tags, time.perf_counter() - started))
 
-        tfidf = _unigram_tfidf(counts)
+        tfidf = _unigram_tfidf(posts)
         timed("TF-IDF full body", lambda: _top_related(similarity._dot(tfidf, tfidf, np.float32), recommendable))
 
         def lsi_related() -> np.ndarray:

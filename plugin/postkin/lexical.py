@@ -12,9 +12,9 @@ its lexical text) in the embedding cache's SQLite file: a warm build tokenises o
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+import zlib
+from collections import Counter
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .posts import Post
 
 # Bump when tokens() or lexical_text() change what they produce: cached token counts are keyed by it.
-TOKENIZER_VERSION = "tok1"
+TOKENIZER_VERSION = "tok2"
 
 # CJK runs (kana, ideographs, hangul, half-width kana) become character bigrams, other scripts words.
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f"
@@ -60,13 +60,26 @@ def tokens(text: str, word_bigrams: bool = True) -> list[str]:
     return out + bigrams
 
 
-TokenCounts = tuple[list[str], np.ndarray]  # distinct tokens of a text (first-seen order), their counts
+# A post's distinct tokens as 64-bit keys (first-seen order) and how often each occurs. Keys, not
+# strings, are what the cache stores and the index is built from: a warm build then handles no token
+# strings at all (building a vocabulary dict over a blog's ~600,000 cached token strings took longer
+# than the rest of the TF-IDF).
+TokenCounts = tuple[np.ndarray, np.ndarray]
 
 
-def token_counts(text: str) -> TokenCounts:
-    """Distinct tokens of a text and how often each occurs."""
-    counts = Counter(tokens(text))
-    return list(counts), np.fromiter(counts.values(), dtype=np.uint32, count=len(counts))
+def token_keys(toks: list[str]) -> np.ndarray:
+    """Stable 64-bit keys of tokens: CRC-32 and Adler-32 of the UTF-8 bytes side by side (C speed; two
+    of a blog's ~200,000 distinct tokens sharing a key is a ~1e-6 event, and would merge two rare terms)."""
+    enc = [t.encode("utf-8") for t in toks]
+    hi = np.fromiter(map(zlib.crc32, enc), dtype=np.uint64, count=len(enc))
+    lo = np.fromiter(map(zlib.adler32, enc), dtype=np.uint64, count=len(enc))
+    return (hi << np.uint64(32)) | lo
+
+
+def token_counts(text: str, word_bigrams: bool = True) -> TokenCounts:
+    """Keys of a text's distinct tokens and how often each occurs."""
+    counts = Counter(tokens(text, word_bigrams))
+    return token_keys(list(counts)), np.fromiter(counts.values(), dtype=np.uint32, count=len(counts))
 
 
 @dataclass
@@ -75,15 +88,15 @@ class LexicalIndex:
 
     tfidf: Any  # scipy csr (n_posts, n_terms) float32, rows L2-normalised
     presence: Any  # scipy csr (n_posts, n_tokens) float32 0/1 over every token seen
-    columns: dict[str, int]  # token -> column of `presence`
+    keys: np.ndarray  # sorted token keys: the columns of `presence`
     gram: np.ndarray | None = None  # tfidf @ tfidf.T when a caller computed it (blogs)
 
     def contains(self, phrases: list[str]) -> np.ndarray:
         """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post."""
-        return presence_of(self.presence, self.columns, phrases)
+        return presence_of(self.presence, self.keys, phrases)
 
 
-def presence_of(presence, columns: dict[str, int], phrases: list[str]) -> np.ndarray:
+def presence_of(presence, keys: np.ndarray, phrases: list[str]) -> np.ndarray:
     """(rows, len(phrases)) bool from a 0/1 token matrix: one sparse product, no loop over posts."""
     import scipy.sparse as sp
 
@@ -91,10 +104,11 @@ def presence_of(presence, columns: dict[str, int], phrases: list[str]) -> np.nda
     indptr = [0]
     usable = []
     for phrase in phrases:
-        wanted = [columns.get(t, -1) for t in dict.fromkeys(tokens(phrase, word_bigrams=False))]
-        ok = bool(wanted) and min(wanted) >= 0
+        wanted = token_keys(list(dict.fromkeys(tokens(phrase, word_bigrams=False))))
+        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        ok = bool(len(wanted)) and len(keys) > 0 and bool((keys[at] == wanted).all())
         usable.append(ok)
-        cols.extend(wanted if ok else [])
+        cols.extend(at.tolist() if ok else [])
         indptr.append(len(cols))
     needed = sp.csr_matrix((np.ones(len(cols), np.float32), np.asarray(cols, np.int64), np.asarray(indptr)),
                            shape=(len(phrases), presence.shape[1]))
@@ -104,28 +118,31 @@ def presence_of(presence, columns: dict[str, int], phrases: list[str]) -> np.nda
 
 def build_index(counts: list[TokenCounts], min_df: int = MIN_DF, max_df: float = MAX_DF) -> LexicalIndex:
     """TF-IDF from per-post token counts: sublinear tf 1 + ln tf, smooth idf ln((1+n)/(1+df)) + 1 (as
-    scikit-learn), terms kept if min_df <= df <= max_df * n, rows L2-normalised."""
+    scikit-learn), terms kept if min_df <= df <= max_df * n, rows L2-normalised.
+    Columns are in key order, so the matrix depends only on the posts, never on cache history."""
     import scipy.sparse as sp
 
-    vocab: defaultdict[str, int] = defaultdict()
-    vocab.default_factory = vocab.__len__  # new token -> next column, at C speed
     n = len(counts)
-    lengths = np.fromiter((len(t) for t, _ in counts), dtype=np.int64, count=n)
-    # map + chain + defaultdict keep the ~1M token lookups of a blog in C (a generator was 10x slower)
-    indices = np.fromiter(map(vocab.__getitem__, chain.from_iterable(t for t, _ in counts)), dtype=np.int64,
-                          count=int(lengths.sum()))
-    data = np.concatenate([c for _, c in counts]).astype(np.float32) if n else np.zeros(0, np.float32)
+    lengths = np.fromiter((len(k) for k, _ in counts), dtype=np.int64, count=n)
+    all_keys = np.concatenate([k for k, _ in counts]) if n else np.zeros(0, np.uint64)
+    tf = np.concatenate([c for _, c in counts]).astype(np.float32) if n else np.zeros(0, np.float32)
+    keys, col = np.unique(all_keys, return_inverse=True)
+    col = col.ravel()
     indptr = np.concatenate([[0], np.cumsum(lengths)])
-    # Column order = first occurrence in post order: deterministic for a given list of posts.
-    tf = sp.csr_matrix((data, indices, indptr), shape=(n, len(vocab)))
-    presence = tf.copy()
-    presence.data[:] = 1.0
-    df = np.bincount(indices, minlength=len(vocab))
-    keep = np.flatnonzero((df >= min(min_df, max(n - 1, 1))) & (df <= max(max_df * n, min_df)))
-    X = tf[:, keep]
-    X.data = 1.0 + np.log(X.data)
-    X = X @ sp.diags((np.log((1.0 + n) / (1.0 + df[keep])) + 1.0).astype(np.float32))
-    return LexicalIndex(l2_rows(X.tocsr()).astype(np.float32), presence, dict(vocab))
+    presence = sp.csr_matrix((np.ones(len(col), np.float32), col, indptr), shape=(n, len(keys)))
+    df = np.bincount(col, minlength=len(keys))
+    kept = (df >= min(min_df, max(n - 1, 1))) & (df <= max(max_df * n, min_df))
+    new_col = np.cumsum(kept) - 1  # column among the kept terms
+    idf = (np.log((1.0 + n) / (1.0 + df[kept])) + 1.0).astype(np.float32)
+    take = kept[col]
+    rows = np.repeat(np.arange(n), lengths)[take]
+    c = new_col[col[take]]
+    w = (1.0 + np.log(tf[take])) * idf[c]
+    norms = np.sqrt(np.bincount(rows, weights=w.astype(np.float64) ** 2, minlength=n))
+    w = (w / np.where(norms > 0, norms, 1.0)[rows]).astype(np.float32)
+    X = sp.csr_matrix((w, c, np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])),
+                      shape=(n, int(kept.sum())))
+    return LexicalIndex(X, presence, keys)
 
 
 def l2_rows(X):

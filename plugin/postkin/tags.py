@@ -152,7 +152,7 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     from .lexical import build_index as lexical_index
 
     titles = lexical_index(title_counts, min_df=1, max_df=1.0)
-    in_title = presence_of(titles.presence, titles.columns, vocab.keys)
+    in_title = presence_of(titles.presence, titles.keys, vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 
     def features(rows: np.ndarray, loo: bool) -> np.ndarray:
