@@ -90,10 +90,13 @@ def register(name: str) -> Callable[[Callable[..., NeighbourIndex]], Callable[..
 # the factory, so importing postkin never imports faiss, ScaNN or TensorFlow.
 
 
-# Defaults as functions of n (database size) or of the build parameters: provisional, see benchmark.
+# faiss IVF defaults, scaled to n.  Measured at 692,821 x 512 (benchmarks/ann.py): 4096 lists (~5
+# sqrt(n)), 4-bit fast-scan PQ, exact re-rank of 10 x k: nprobe 128 (1/32 of the lists) -> recall@10
+# 0.955 at 7.5 CPU-s for 21,072 queries (exact faiss: 204 CPU-s); nprobe 64 -> 0.922, and a larger
+# re-rank (20 x k) adds nothing: the lists probed, not the codes, limit recall.
 IVF_DEFAULTS = {
-    "nlist": lambda n: max(1, min(4096, round(4 * np.sqrt(n)))),
-    "nprobe": lambda nlist: min(nlist, max(8, round(nlist / 128))),
+    "nlist": lambda n: max(1, min(65_536, round(5 * np.sqrt(n)))),
+    "nprobe": lambda nlist: min(nlist, max(8, round(nlist / 32))),
 }
 
 
@@ -298,15 +301,21 @@ def scann_available() -> bool:
 # Below this many vectors ScaNN scores every vector with asymmetric hashing (no tree): partitions
 # of fewer than a few hundred points cost more than they save.
 SCANN_TREE_MIN = 20_000
+# Measured at 692,821 x 512 (benchmarks/ann.py): 2000 leaves, SOAR spilling (lambda 1.5), 60 leaves
+# searched, 2 dims per AH block, reorder 100 -> recall@10 0.955 at 7.8 CPU-s for 21,072 queries
+# (exact faiss: 204 CPU-s).  Without SOAR the tree caps recall: 0.906 at 100 leaves, 0.930 at 150,
+# and reordering more (250) adds nothing, so spilling is on by default.
 SCANN_DEFAULTS = {
-    "num_leaves": lambda n: max(2, round(2 * np.sqrt(n))),
-    "leaves_to_search": lambda leaves: max(1, round(leaves / 40)),
+    "num_leaves": lambda n: max(2, round(2.4 * np.sqrt(n))),
+    "leaves_to_search": lambda leaves: max(1, round(leaves * 0.03)),
+    "soar_lambda": 1.5,
 }
 
 
 @register("scann")
 class ScannIndex:
-    """ScaNN: spherical k-means tree (`num_leaves`, searching `leaves_to_search`) + anisotropic
+    """ScaNN: spherical k-means tree (`num_leaves`, searching `leaves_to_search`; each vector also
+    spilled to a second leaf by SOAR, `soar_lambda`, None: off) + anisotropic
     4-bit asymmetric hashing (`dims_per_block` dims per code) + exact float re-ranking of the
     `reorder` best candidates; batches of queries run in parallel on `threads` threads (same
     results as one thread).  Training runs on `training_threads` (default 1: reproducible)."""
@@ -317,7 +326,7 @@ class ScannIndex:
                  leaves_to_search: int | None = None, dims_per_block: int = 2,
                  anisotropic_threshold: float = 0.2, reorder: int = 100,
                  training_sample_size: int | None = None, spherical: bool = True,
-                 quantize_centroids: bool = False, soar_lambda: float | None = None,
+                 quantize_centroids: bool = False, soar_lambda: float | None = SCANN_DEFAULTS["soar_lambda"],
                  threads: int | None = None, training_threads: int = 1) -> None:
         scann_ops_pybind = _import_scann()
         vectors = _f32(vectors)
@@ -336,7 +345,8 @@ class ScannIndex:
                                    training_sample_size=sample, spherical=spherical,
                                    quantize_centroids=quantize_centroids, soar_lambda=soar_lambda,
                                    random_init=False)  # k-means++ seeding: reproducible trees
-            self.params.update(num_leaves=num_leaves, leaves_to_search=leaves_to_search)
+            self.params.update(num_leaves=num_leaves, leaves_to_search=leaves_to_search,
+                               soar_lambda=soar_lambda)
         builder = builder.score_ah(int(dims_per_block), anisotropic_quantization_threshold=anisotropic_threshold)
         builder = builder.reorder(int(reorder))
         # ScaNN's multi-threaded training is not reproducible (k-means / AH codebooks differ from
@@ -375,9 +385,12 @@ def backends() -> list[str]:
     return sorted(_BACKENDS) + ["auto"]
 
 
-# 'auto' keeps exact search below this many vectors: there a query-all-posts build is cheap and an
-# index's build time and recall loss buy nothing (benchmarks/ann.py --sweep-auto).
-AUTO_INDEX_MIN = 50_000
+# 'auto' keeps exact search below this many vectors.  postkin queries every post against all posts
+# (q = n), so exact costs ~n^2: 1.4e-8 CPU-s per 512-d pair (faiss flat, 204 CPU-s for 692,821 x
+# 21,072), i.e. ~3.3e-9 * n^2 s on 2 idle cores, while ScaNN costs ~2 s of import plus ~5.6e-4 s per
+# vector (single-thread training 3.7e-4, search 1.9e-4 on 2 cores).  They cross near n = 170,000;
+# from 200,000 the index is the cheaper build and below it the exact answer costs little more.
+AUTO_INDEX_MIN = 200_000
 
 
 def _faiss_available() -> bool:
