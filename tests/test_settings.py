@@ -10,7 +10,7 @@ from postkin.settings import Settings, find_config, load_settings
 
 def test_defaults_are_valid():
     s = Settings()
-    assert s.embed_fields == ("title", "lede", "headings") and s.related_k == 5 and s.encoder == "usem3"
+    assert s.embed_fields == ("title", "lede") and s.related_k == 5 and s.encoder == "usem3"
 
 
 def test_unknown_key_suggests_the_close_one():

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import clusters as clustering
-from . import lexical, similarity, tags
+from . import lexical, links, similarity, tags
 from .cache import EmbeddingCache
 from .encoders import Encoder, get_encoder
 from .posts import Post, check_unique_slugs, render_url
@@ -54,7 +54,7 @@ class Results:
 
 
 def embed_text(post: Post, fields: tuple[str, ...]) -> str:
-    """The exact text embedded for a post (title + lede + headings by default)."""
+    """The exact text embedded for a post (title + lede by default)."""
     parts = {
         "title": [post.title],
         "lede": [post.lede],
@@ -104,15 +104,21 @@ def _item(post: Post, score: float | None) -> dict[str, Any]:
     return item
 
 
-def _related(post: Post, score: float, signals: dict[str, float] | None) -> dict[str, Any]:
-    item = _item(post, score)
+def _related(post: Post, cosine: float, fused: float, signals: dict[str, float] | None) -> dict[str, Any]:
+    """A related item. Its `score` is the embedding cosine of the two posts, not the fused score that
+    ordered the list: the fused score is normalised over the whole blog, so one edited post nudges every
+    post's scores in the 4th decimal and every output file would be rewritten for nothing. The cosine
+    changes only when one of the two posts changes. With `signals`, the fused score is shown too."""
+    item = _item(post, cosine)
     if signals is not None:
-        item["signals"] = {name: round(float(c), 4) for name, c in signals.items()}
+        item["signals"] = {"fused": round(float(fused), 4), **{name: round(float(c), 4) for name, c in signals.items()}}
     return item
 
 
 def _tag(suggestion: tags.Suggestion, signals: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {"tag": suggestion.tag, "score": round(suggestion.score, 4)}
+    # The probability comes from a model fitted on the whole blog: two decimals keep an unrelated edit
+    # from rewriting every page for a change in the 4th decimal.
+    item: dict[str, Any] = {"tag": suggestion.tag, "score": round(suggestion.score, 2)}
     if signals and suggestion.signals is not None:
         item["signals"] = {name: round(c, 4) for name, c in suggestion.signals.items()}
     return item
@@ -213,7 +219,8 @@ def similarities(posts: list[Post], vectors: np.ndarray, settings: Settings,
         token_counts, _ = lexical.count_posts(posts)
     lex = lexical.build_index(token_counts)
     signals = text_signals(vectors, lex)
-    text = similarity.FusedSimilarity(signals, backend=settings.neighbors)
+    edges = link_edges(posts, settings.related_links)
+    text = similarity.FusedSimilarity(signals, backend=settings.neighbors, edges=edges)
     related = text
     if settings.related_method != "hybrid" or settings.related_use_tags:
         chosen = [s for s in signals if s.name in METHOD_SIGNALS[settings.related_method]] or signals[-1:]
@@ -225,8 +232,21 @@ def similarities(posts: list[Post], vectors: np.ndarray, settings: Settings,
             membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
             chosen = [similarity.Signal(s.name, s.vectors, s.weight * (1 - share)) for s in chosen]
             chosen.append(similarity.Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
-        related = similarity.FusedSimilarity(chosen, backend=settings.neighbors)
+        related = similarity.FusedSimilarity(chosen, backend=settings.neighbors, edges=edges)
     return Similarities(lex, text, related)
+
+
+def link_edges(posts: list[Post], weight: float):
+    """Symmetric sparse (n, n) matrix: `weight` where one post links to the other, or None."""
+    pairs = links.link_pairs(posts) if weight else []
+    if not pairs:
+        return None
+    import scipy.sparse as sp
+
+    i, j = np.array(pairs).T
+    edges = sp.coo_matrix((np.ones(len(i)), (i, j)), shape=(len(posts), len(posts))).tocsr()
+    edges = ((edges + edges.T) > 0).astype(np.float64) * weight  # either direction counts once
+    return edges
 
 
 def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_id: str = "",
@@ -287,8 +307,11 @@ def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_
             "title": post.title,
             "date": _iso(post),
             "draft": post.draft,
-            "related": [_related(posts[j], s, {name: cos[i, r] for name, cos in cosines.items()} if settings.signals else None)
-                        for r, (j, s) in enumerate(zip(related_idx[i], related_scores[i])) if j >= 0],
+            "related": [
+                _related(posts[j], vectors[i] @ vectors[j], s,
+                         {name: cos[i, r] for name, cos in cosines.items()} if settings.signals else None)
+                for r, (j, s) in enumerate(zip(related_idx[i], related_scores[i])) if j >= 0
+            ],
             "cluster": {"id": c, "label": labels[c]} if c is not None else None,
             "cluster_latest": [_item(posts[j], vectors[i] @ vectors[j]) for j in latest],
             "cluster_popular": [

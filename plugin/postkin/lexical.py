@@ -39,8 +39,10 @@ LSI_DIM = 64
 
 
 def lexical_text(post: "Post") -> str:
-    """The text the lexical model reads: the title twice (it is the densest summary), headings, body."""
-    return "\n".join(p for p in [post.title, post.title, *post.headings, strip_urls(post.body)] if p)
+    """The text the lexical model reads: the title twice (it is the densest summary), the lede when the
+    front matter gave one (else it is the body's first paragraph already), headings, body."""
+    lede = post.lede if post.lede and not post.body.startswith(post.lede[:40]) else ""
+    return "\n".join(p for p in [post.title, post.title, lede, *post.headings, strip_urls(post.body)] if p)
 
 
 def tokens(text: str, word_bigrams: bool = True) -> list[str]:

@@ -1,7 +1,7 @@
 """Related posts: a fusion of similarity signals, then one query-expansion step.
 
 Each signal is a matrix of post vectors whose inner products are cosines: the sentence embedding of
-title + lede + headings ("semantic"), the TF-IDF of the whole text ("lexical"), its LSI ("lsi"),
+title + lede ("semantic"), the TF-IDF of the whole text ("lexical"), its LSI ("lsi"),
 optionally the post's tags. Cosines of different signals live on different scales, so each is
 z-scored per row over all other posts and then symmetrised, zs_ij = (z_ij + z_ji) / 2 (a hubness
 correction: a post close to everything no longer crowds every list). The fused score is
@@ -12,7 +12,10 @@ where W is the uniform 10-nearest-neighbour graph of F0 (one diffusion / query-e
 that share neighbours move closer). Measured with tags as ground truth (Dice@4, benchmarks/quality.py):
 18F 0.4640 and efcl 0.4122 against 0.4389 / 0.3863 for LSI alone (postkin eval).
 
-Adding a signal (links between posts, categories...) is appending a `Signal(name, vectors, weight)` to
+Links between posts are not a vector signal: a linked pair gets `edges` (1.0 z-units by default,
+setting related_links) added to F0 before the diffusion step (18F: 546 linked pairs).
+
+Adding a signal (categories...) is appending a `Signal(name, vectors, weight)` to
 the list `engine.text_signals` returns: any post x feature matrix whose row inner products are the
 similarity (e.g. L2-normalised rows of a sparse post x link-target matrix). Tag suggestions use the
 same fused similarity, so they see the new signal too; measure both with benchmarks/quality.py.
@@ -100,8 +103,10 @@ class FusedSimilarity:
     """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
 
     def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
-                 backend: str = "auto", candidates: int = CANDIDATES) -> None:
+                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None) -> None:
         self.signals = [s for s in signals if s.weight and s.vectors.shape[1] > 0]
+        # Links between posts: a symmetric sparse (n, n) matrix of weights in z-score units, added to F0.
+        self.edges = edges.tocoo() if edges is not None and edges.nnz else None
         self.n = n = signals[0].vectors.shape[0] if signals else 0
         self.qe_k = max(0, min(qe_k, n - 1))
         self.large = n > large_site
@@ -133,6 +138,8 @@ class FusedSimilarity:
             F += Z.T  # row z-scores, symmetrised
             del S
         del Z
+        if self.edges is not None:
+            np.add.at(F, (self.edges.row, self.edges.col), self.edges.data.astype(np.float32))
         np.fill_diagonal(F, 0.0)
         if self.qe_k:
             nbr = self._neighbours(F, np.arange(n))
@@ -166,8 +173,11 @@ class FusedSimilarity:
         rows = np.repeat(np.arange(n), found.shape[1])
         cols = found.ravel()
         ok = (cols >= 0) & (cols != rows)
+        rows, cols = rows[ok], cols[ok]
+        if self.edges is not None:  # linked posts are always candidates of each other
+            rows, cols = np.r_[rows, self.edges.row], np.r_[cols, self.edges.col]
         # symmetric candidate pattern, each unordered pair once
-        lo, hi = np.minimum(rows[ok], cols[ok]), np.maximum(rows[ok], cols[ok])
+        lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
         key = np.unique(lo * n + hi)
         pi, pj = key // n, key % n
         # row statistics from a fixed sample of columns (the exact ones would cost n x n)
@@ -183,6 +193,9 @@ class FusedSimilarity:
                 s[b:b + self.block] = np.nanstd(S, axis=1) + 1e-9
             cos = pair_cosines(A, pi, pj)
             f0 += (0.5 * sig.weight) * ((cos - m[pi]) / s[pi] + (cos - m[pj]) / s[pj])
+        if self.edges is not None:
+            e = self.edges.tocsr()
+            f0 += np.asarray(e[pi, pj]).ravel()
         F0 = sp.coo_matrix((np.r_[f0, f0], (np.r_[pi, pj], np.r_[pj, pi])), shape=(n, n)).tocsr()
         F0.sort_indices()
         if self.qe_k:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from ..engine import Results, Stats, build
 from ..errors import PostkinError
+from ..links import all_aliases, extract_links
 from ..folder import cache_dir as default_cache_dir
 from ..outputs import write_outputs
 from ..popularity import apply_pageviews, read_pageviews
@@ -139,7 +140,8 @@ def _article_key(article: Any) -> str:
 def post_from_article(article: Any, key: str, settings: Settings, recommendable: bool) -> Post:
     """A Post from a Pelican article (metadata and rendered HTML); raises ValueError on a bad value."""
     metadata = getattr(article, "metadata", {}) or {}
-    headings, paras = html_text(getattr(article, "_content", "") or "")
+    html = getattr(article, "_content", "") or ""
+    headings, paras = html_text(html)
     lede = inline_text(str(metadata["summary"])) if metadata.get("summary") else first_paragraph(paras)
     popularity = metadata.get(settings.popularity_key.lower())
     if popularity is not None:
@@ -167,6 +169,8 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
         draft=not recommendable,
         popularity=popularity,
         source_hash=source_hash,
+        links=extract_links(html),  # Pelican has resolved {filename} links to URLs already
+        aliases=all_aliases(metadata),
     )
 
 
