@@ -103,3 +103,11 @@ def test_url_pattern():
     assert render_url("/{year}/{month}/{day}/{slug}/", post) == "/2020/01/02/x/"
     with pytest.raises(PostkinError, match="unknown field"):
         render_url("/{nope}/", post)
+
+
+def test_dates_blogs_write():
+    from postkin.posts import parse_date
+
+    assert parse_date("2015-12-31T1:44") == dt.datetime(2015, 12, 31, 1, 44)
+    assert parse_date("2014-08-19 08:23 +0900").utcoffset() == dt.timedelta(hours=9)
+    assert parse_date(dt.date(2020, 1, 2)) == dt.datetime(2020, 1, 2)

@@ -88,6 +88,7 @@ def parse_date(value: Any) -> dt.datetime | None:
         return dt.datetime(value.year, value.month, value.day)
     text = str(value).strip().replace("/", "-")
     text = re.sub(r"\s+([+-]\d{2}:?\d{2}|Z)$", r"\1", text)  # '2014-01-01 10:00 +0900'
+    text = re.sub(r"(?<=\d[T ])(\d)(?=:\d\d)", r"0\1", text)  # '2015-12-31T1:44': a one-digit hour
     if re.search(r"[+-]\d{4}$", text):
         text = text[:-2] + ":" + text[-2:]
     try:
