@@ -219,3 +219,15 @@ def test_suggest_tags_for_a_new_post(small_blog, tmp_path, fake_encoder):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{new}: packaging (")
 
+
+
+def test_ward_order_puts_similar_clusters_next_to_each_other():
+    import numpy as np
+
+    from postkin.clusters import ward_order
+
+    # two tight pairs far apart, given interleaved: the order must keep each pair together
+    c = np.array([[1, 0, 0], [0, 0, 1], [0.99, 0.14, 0], [0.1, 0, 0.99]], dtype=np.float32)
+    order = ward_order(c / np.linalg.norm(c, axis=1, keepdims=True))
+    assert sorted(order) == [0, 1, 2, 3]
+    assert {frozenset(order[:2]), frozenset(order[2:])} == {frozenset({0, 2}), frozenset({1, 3})}
