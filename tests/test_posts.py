@@ -111,3 +111,20 @@ def test_dates_blogs_write():
     assert parse_date("2015-12-31T1:44") == dt.datetime(2015, 12, 31, 1, 44)
     assert parse_date("2014-08-19 08:23 +0900").utcoffset() == dt.timedelta(hours=9)
     assert parse_date(dt.date(2020, 1, 2)) == dt.datetime(2020, 1, 2)
+
+
+def test_parsed_posts_come_back_identical_from_the_cache(tmp_path):
+    from postkin.cache import EmbeddingCache
+
+    content = tmp_path / "content"
+    write_post(content, "2024-01-02-a.md", "title: A\ndate: 2024-01-02T10:00:00+09:00\ntags: [x, y]\nviews: 3",
+               "Intro [link](/b/).\n\n## Part\n\ntext")
+    write_post(content, "b.md", "title: B\ndraft: true\nredirect_from: [/old/]")
+    write_post(content, "c.md", "title: C\npostkin: false")
+    (content / "bad.md").write_text("---\ntitle: [x\n---\n", encoding="utf-8")
+    fresh = read_posts(content)
+    with EmbeddingCache(tmp_path / "cache") as cache:
+        first = read_posts(content, cache=cache)
+        again = read_posts(content, cache=cache)
+    assert fresh == first == again
+    assert again[0][0].date.utcoffset() is not None and again[2] == 1 and len(again[1]) == 1

@@ -75,6 +75,11 @@ class EmbeddingCache:
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS token_counts (version TEXT NOT NULL, text_hash TEXT NOT NULL, "
                     "keys BLOB NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (version, text_hash)) WITHOUT ROWID")
+        if "parsed_posts" not in tables:  # likewise: posts parsed from their source bytes
+            with _transaction(db):
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS parsed_posts (version TEXT NOT NULL, key TEXT NOT NULL, "
+                    "data TEXT NOT NULL, PRIMARY KEY (version, key)) WITHOUT ROWID")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None or row[0] != str(SCHEMA_VERSION):
             raise sqlite3.DatabaseError(f"cache schema {row[0] if row else '?'} is not {SCHEMA_VERSION}")
@@ -126,6 +131,23 @@ class EmbeddingCache:
                 for h, (keys, counts) in items.items()]
         with _transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO token_counts VALUES (?, ?, ?, ?)", rows)
+
+    def get_parsed(self, version: str, keys: Iterable[str]) -> dict[str, str]:
+        """Cached parsed posts (JSON text) for those keys that are present."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._db.execute(
+                f"SELECT key, data FROM parsed_posts WHERE version = ? AND key IN ({marks})", [version, *chunk]))
+        return found
+
+    def put_parsed(self, version: str, items: dict[str, str]) -> None:
+        """Store parsed posts (JSON text) in one transaction."""
+        with _transaction(self._db):
+            self._db.executemany("INSERT OR REPLACE INTO parsed_posts VALUES (?, ?, ?)",
+                                 [(version, k, v) for k, v in items.items()])
 
     def count(self, model: str | None = None) -> int:
         """Number of vectors stored (for one model, or all)."""

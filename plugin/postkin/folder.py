@@ -33,9 +33,15 @@ def cache_dir(settings: Settings, content_dir: Path) -> Path:
     return content_dir.resolve().parent / CACHE_DIR_NAME
 
 
-def load_folder(content_dir: Path, settings: Settings) -> Folder:
-    """Read every post, give each its URL, and attach page views from the popularity file if any."""
-    posts, problems, opted_out = read_posts(content_dir, settings.popularity_key)
+def load_folder(content_dir: Path, settings: Settings, use_cache: bool = True) -> Folder:
+    """Read every post (through the cache), give each its URL, and attach page views if a file gives them."""
+    if use_cache and content_dir.is_dir():
+        from .cache import EmbeddingCache
+
+        with EmbeddingCache(cache_dir(settings, content_dir)) as cache:
+            posts, problems, opted_out = read_posts(content_dir, settings.popularity_key, cache)
+    else:
+        posts, problems, opted_out = read_posts(content_dir, settings.popularity_key)
     for post in posts:
         post.url = render_url(settings.url_pattern, post)
     if settings.popularity_file:

@@ -6,17 +6,22 @@ matter or in a Jekyll-style file name, tags as a list, a single string or a comm
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import json
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .errors import PostkinError, Problem
 from .links import all_aliases, extract_links
 from .text import first_paragraph, inline_text, paragraphs, split_markdown
+
+if TYPE_CHECKING:
+    from .cache import EmbeddingCache
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -215,10 +220,44 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
     )
 
 
-def read_posts(content_dir: Path, popularity_key: str = "views") -> tuple[list[Post], list[Problem], int]:
+def _parser_version() -> str:
+    """Changes whenever the code that turns a file into a Post changes, so cached posts never go stale."""
+    global _PARSER_VERSION
+    if _PARSER_VERSION is None:
+        digest = hashlib.sha256()
+        here = Path(__file__).parent
+        for name in ("posts.py", "text.py", "links.py"):
+            digest.update((here / name).read_bytes())
+        _PARSER_VERSION = digest.hexdigest()[:16]
+    return _PARSER_VERSION
+
+
+_PARSER_VERSION: str | None = None
+
+
+def _to_json(post: Post | None) -> str:
+    if post is None:
+        return "null"
+    data = dataclasses.asdict(post)
+    data["date"] = post.date.isoformat() if post.date else None
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _from_json(text: str) -> Post | None:
+    data = json.loads(text)
+    if data is None:
+        return None
+    data["date"] = dt.datetime.fromisoformat(data["date"]) if data["date"] else None
+    return Post(**data)
+
+
+def read_posts(content_dir: Path, popularity_key: str = "views",
+               cache: "EmbeddingCache | None" = None) -> tuple[list[Post], list[Problem], int]:
     """Every Markdown post under `content_dir`: (posts, problems, number opted out).
 
-    Files are read in sorted order so results never depend on the file system's listing order.
+    Files are read in sorted order so results never depend on the file system's listing order. With a
+    cache, a file whose bytes (and path) were parsed before is not parsed again: parsing YAML and
+    Markdown is most of a warm build's reading time (0.37 s of 0.38 s for 18F's 509 posts).
     """
     if not content_dir.is_dir():
         raise PostkinError(f"{content_dir}: content folder not found")
@@ -230,20 +269,42 @@ def read_posts(content_dir: Path, popularity_key: str = "views") -> tuple[list[P
         if p.suffix.lower() in MARKDOWN_SUFFIXES and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(content_dir).parts)
     )
+    raws: list[tuple[str, bytes, str]] = []
     for path in files:
         source = path.relative_to(content_dir).as_posix()
         try:
-            post = post_from_source(path.read_bytes(), source, popularity_key)
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(source, f"cannot read ({exc.strerror})"))
+            continue
+        key = hashlib.sha256(b"\0".join([source.encode(), popularity_key.encode(), raw])).hexdigest()
+        raws.append((source, raw, key))
+    version = _parser_version()
+    cached = cache.get_parsed(version, [key for _, _, key in raws]) if cache is not None else {}
+    parsed_now: dict[str, str] = {}
+    for source, raw, key in raws:
+        if key in cached:
+            post = _from_json(cached[key])
+            if post is None:
+                opted_out += 1
+            else:
+                posts.append(post)
+            continue
+        try:
+            post = post_from_source(raw, source, popularity_key)
+            parsed_now[key] = _to_json(post)
         except PostkinError as exc:
             problems.append(Problem(source, str(exc).split(": ", 1)[-1]))
             continue
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             problems.append(Problem(source, str(exc)))
             continue
         if post is None:
             opted_out += 1
         else:
             posts.append(post)
+    if cache is not None and parsed_now:
+        cache.put_parsed(version, parsed_now)
     disambiguate_slugs(posts)
     return posts, problems, opted_out
 
