@@ -22,7 +22,7 @@ faiss = pytest.importorskip("faiss", reason="faiss-cpu is not installed (pip ins
 
 def _scann_skip_reason() -> str | None:
     if importlib.util.find_spec("scann") is None:
-        return "scann is not installed (pip install 'scann==1.4.2'; Linux x86-64/arm64, Python <= 3.12)"
+        return "scann is not installed (pip install 'scann==1.4.2': Linux wheels, Python 3.9-3.13)"
     if not neighbours.scann_available():
         return "scann is installed but does not import here (ScaNN 1.4.2 needs TensorFlow 2.20.x if TensorFlow is present)"
     return None
@@ -151,10 +151,10 @@ def test_auto_is_exact_for_blogs_and_an_index_for_large_sets(monkeypatch):
     assert neighbours.choose_backend(100) == "exact"
     assert neighbours.choose_backend(neighbours.AUTO_INDEX_MIN - 1) == "exact"
     monkeypatch.setattr(neighbours, "scann_available", lambda: True)
-    assert neighbours.choose_backend(neighbours.AUTO_INDEX_MIN) == "scann"
-    monkeypatch.setattr(neighbours, "scann_available", lambda: False)
     assert neighbours.choose_backend(neighbours.AUTO_INDEX_MIN) == "faiss-ivf"
     monkeypatch.setattr(neighbours, "_faiss_available", lambda: False)
+    assert neighbours.choose_backend(neighbours.AUTO_INDEX_MIN) == "scann"
+    monkeypatch.setattr(neighbours, "scann_available", lambda: False)
     assert neighbours.choose_backend(10 * neighbours.AUTO_INDEX_MIN) == "exact"
 
 
