@@ -16,9 +16,15 @@ import numpy as np
 
 from .errors import PostkinError
 
-# Rows of queries scored at once: a block of 1024 x n float32 scores stays small for any blog and
-# bounded (1024 * n * 4 bytes) for large sites.
+# Rows of queries scored at once: at most 1024, and fewer for large n so that a block's scores and
+# argpartition's int64 indices stay near BLOCK_BYTES (at 692,821 vectors a fixed 1024 rows peaked at 10.8 GB).
 BLOCK = 1024
+BLOCK_BYTES = 256 * 2**20
+
+
+def block_rows(n: int) -> int:
+    """Query rows per block against n vectors: 4-byte scores plus 8-byte indices within BLOCK_BYTES."""
+    return max(1, min(BLOCK, BLOCK_BYTES // (12 * max(n, 1))))
 
 
 class NeighbourIndex(Protocol):
@@ -65,9 +71,10 @@ class ExactIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         idx = np.full((len(queries), k), -1, dtype=np.int64)
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        for start in range(0, len(queries), BLOCK):
-            block = queries[start:start + BLOCK] @ self.vectors.T
-            idx[start:start + BLOCK], scores[start:start + BLOCK] = top_k_rows(block, k)
+        rows = block_rows(len(self.vectors))
+        for start in range(0, len(queries), rows):
+            block = queries[start:start + rows] @ self.vectors.T
+            idx[start:start + rows], scores[start:start + rows] = top_k_rows(block, k)
         return idx, scores
 
 
