@@ -231,3 +231,12 @@ def test_ward_order_puts_similar_clusters_next_to_each_other():
     order = ward_order(c / np.linalg.norm(c, axis=1, keepdims=True))
     assert sorted(order) == [0, 1, 2, 3]
     assert {frozenset(order[:2]), frozenset(order[2:])} == {frozenset({0, 2}), frozenset({1, 3})}
+
+
+def test_site_file_is_the_canonical_json_of_site_and_posts():
+    from postkin.outputs import _site_bytes, _text, dumps
+
+    site = {"clusters": [{"id": 0, "label": "é"}], "encoder": {"dim": 2}, "post_count": 2}
+    posts = {"b": {"x": 1}, "a": {"y": [1.5, None]}}
+    assert _site_bytes(site, {k: _text(v) for k, v in posts.items()}) == dumps({**site, "posts": posts})
+    assert _site_bytes({}, {}) == dumps({"posts": {}})

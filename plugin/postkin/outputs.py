@@ -19,9 +19,22 @@ SITE_FILE = "postkin.json"
 POSTS_DIR = "posts"
 
 
+def _text(data: Any) -> str:
+    # Compact on purpose: with `indent` the json module leaves its C encoder for pure Python.
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def dumps(data: Any) -> bytes:
-    """Canonical JSON: sorted keys, UTF-8, newline at the end."""
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    """Canonical JSON: sorted keys, compact, UTF-8, newline at the end."""
+    return (_text(data) + "\n").encode("utf-8")
+
+
+def _site_bytes(site: dict[str, Any], bodies: dict[str, str]) -> bytes:
+    """dumps({**site, "posts": contexts}) assembled from the posts' JSON already made for their files."""
+    assert all(key < "posts" for key in site), "'posts' must sort last among the site keys"
+    head = _text(site)[:-1]
+    posts = ",".join(f"{_text(slug)}:{bodies[slug]}" for slug in sorted(bodies))
+    return f"{head}{',' if len(head) > 1 else ''}\"posts\":{{{posts}}}}}\n".encode("utf-8")
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -73,8 +86,9 @@ def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict
     except (OSError, ValueError):
         pass
     paths = {slug: post_path(out_dir, slug) for slug in contexts}
-    written = sum(write_if_changed(paths[slug], dumps(ctx)) for slug, ctx in sorted(contexts.items()))
-    written += write_if_changed(site_path, dumps({**site, "posts": contexts}))
+    bodies = {slug: _text(ctx) for slug, ctx in contexts.items()}
+    written = sum(write_if_changed(paths[slug], (bodies[slug] + "\n").encode("utf-8")) for slug in sorted(bodies))
+    written += write_if_changed(site_path, _site_bytes(site, bodies))
     removed = 0
     for slug in sorted(previous - set(contexts)):
         try:
