@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -87,20 +87,21 @@ class EmbeddingCache:
         self._db_partial = None
         return db
 
-    def get_many(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        """Cached vectors for those hashes that are present."""
-        wanted = list(dict.fromkeys(hashes))
-        found: dict[str, np.ndarray] = {}
+    def _rows(self, query: str, version: str, keys: Iterable[str]) -> Iterator[tuple]:
+        """Rows of `query` (with `?` for the version and `{marks}` for the keys), 500 keys at a time."""
+        wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT text_hash, dim, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})",
-                [model, *chunk])
-            for text_hash, dim, blob in rows:
-                vector = np.frombuffer(blob, dtype="<f4")
-                if vector.shape[0] == dim:  # a torn row can not be read back; it is simply re-embedded
-                    found[text_hash] = vector
+            yield from self._db.execute(query.format(marks=",".join("?" * len(chunk))), [version, *chunk])
+
+    def get_many(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for those hashes that are present."""
+        found: dict[str, np.ndarray] = {}
+        query = "SELECT text_hash, dim, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})"
+        for text_hash, dim, blob in self._rows(query, model, hashes):
+            vector = np.frombuffer(blob, dtype="<f4")
+            if vector.shape[0] == dim:  # a torn row can not be read back; it is simply re-embedded
+                found[text_hash] = vector
         return found
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
@@ -111,18 +112,12 @@ class EmbeddingCache:
 
     def get_tokens(self, version: str, hashes: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Cached token counts (token keys, counts) for those text hashes that are present."""
-        wanted = list(dict.fromkeys(hashes))
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT text_hash, keys, counts FROM token_counts WHERE version = ? AND text_hash IN ({marks})",
-                [version, *chunk])
-            for text_hash, keys_blob, counts_blob in rows:
-                if len(keys_blob) % 8 or len(counts_blob) != len(keys_blob) // 2:  # torn: tokenised again
-                    continue
-                found[text_hash] = (np.frombuffer(keys_blob, dtype="<u8"), np.frombuffer(counts_blob, dtype="<u4"))
+        query = "SELECT text_hash, keys, counts FROM token_counts WHERE version = ? AND text_hash IN ({marks})"
+        for text_hash, keys_blob, counts_blob in self._rows(query, version, hashes):
+            if len(keys_blob) % 8 or len(counts_blob) != len(keys_blob) // 2:  # torn: tokenised again
+                continue
+            found[text_hash] = (np.frombuffer(keys_blob, dtype="<u8"), np.frombuffer(counts_blob, dtype="<u4"))
         return found
 
     def put_tokens(self, version: str, items: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -134,14 +129,8 @@ class EmbeddingCache:
 
     def get_parsed(self, version: str, keys: Iterable[str]) -> dict[str, str]:
         """Cached parsed posts (JSON text) for those keys that are present."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(self._db.execute(
-                f"SELECT key, data FROM parsed_posts WHERE version = ? AND key IN ({marks})", [version, *chunk]))
-        return found
+        return dict(self._rows("SELECT key, data FROM parsed_posts WHERE version = ? AND key IN ({marks})",
+                               version, keys))
 
     def put_parsed(self, version: str, items: dict[str, str]) -> None:
         """Store parsed posts (JSON text) in one transaction."""

@@ -58,6 +58,20 @@ def _settings(config: Path | None, content: Path, overrides: dict[str, Any]) -> 
     return settings
 
 
+def _read_blog(content: Path, config: Path | None, flags: dict[str, Any]):
+    """Settings and the posts under CONTENT; one warning line per unreadable post (an error if strict)."""
+    from .folder import load_folder
+
+    flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
+    settings = _settings(config, content, flags)
+    folder = load_folder(content, settings)
+    for problem in folder.problems:
+        log.warning("%s: skipped: %s", content / problem.path, problem.reason)
+    if folder.problems and settings.strict:
+        raise click.ClickException(f"{len(folder.problems)} post(s) could not be read (strict mode)")
+    return settings, folder
+
+
 _common = [
     click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
                  help="postkin.toml or pyproject.toml ([tool.postkin]); default: nearest one above the content"),
@@ -97,16 +111,10 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
     started = time.perf_counter()
     try:
         from .engine import build as run
-        from .folder import cache_dir, load_folder
+        from .folder import cache_dir
         from .outputs import write_outputs
 
-        flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
-        settings = _settings(config, content, flags)
-        folder = load_folder(content, settings)
-        for problem in folder.problems:
-            log.warning("%s: skipped: %s", content / problem.path, problem.reason)
-        if folder.problems and settings.strict:
-            raise click.ClickException(f"{len(folder.problems)} post(s) could not be read (strict mode)")
+        settings, folder = _read_blog(content, config, flags)
         results = run(folder.posts, settings, cache_dir=cache_dir(settings, content),
                       progress=_progress(sys.stderr.isatty()))
         written, removed = write_outputs(out, results.posts, results.site)
@@ -168,15 +176,9 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
     _setup_logging(verbose)
     try:
         from .evaluate import evaluate
-        from .folder import cache_dir, load_folder
+        from .folder import cache_dir
 
-        flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
-        settings = _settings(config, content, flags)
-        folder = load_folder(content, settings)
-        for problem in folder.problems:
-            log.warning("%s: skipped: %s", content / problem.path, problem.reason)
-        if folder.problems and settings.strict:
-            raise click.ClickException(f"{len(folder.problems)} post(s) could not be read (strict mode)")
+        settings, folder = _read_blog(content, config, flags)
         report = evaluate(folder.posts, settings, cache_dir(settings, content), baselines=not no_baselines,
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
