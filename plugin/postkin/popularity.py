@@ -39,6 +39,8 @@ def read_pageviews(path: Path) -> dict[str, float]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise PostkinError(f"{path}: cannot read popularity file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise PostkinError(f"{path}: popularity file is not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     out: dict[str, float] = {}
     if path.suffix.lower() == ".json":
         try:
