@@ -13,3 +13,27 @@ def test_pageviews_file_not_utf8_is_one_line_error(tmp_path):
     path.write_bytes("url,views\n/a/,10\n".encode("utf-16"))  # Excel/GA "Unicode text" export
     with pytest.raises(PostkinError, match="views.csv.*UTF-8"):
         read_pageviews(path)
+
+
+def test_eval_knn_baseline_keeps_the_nearest_post_when_fewer_than_k_are_tagged(tmp_path):
+    """With under 10 training posts, the padding (-1) of the neighbour list must not overwrite post 0's vote."""
+    import datetime as dt
+
+    from postkin.evaluate import evaluate
+    from postkin.posts import Post
+    from postkin.settings import Settings
+
+    from conftest import FakeEncoder
+
+    def post(n: int, title: str, body: str, tags: list[str]) -> Post:
+        return Post(source=f"p{n}.md", slug=f"p{n}", title=title, body=body, tags=tags,
+                    date=dt.datetime(2024, 1, 1 + n))
+
+    posts = [post(0, "Vacuum tuning", "postgresql vacuum", ["zeta"])]
+    posts += [post(n, f"Other {w}", w, ["alpha"]) for n, w in enumerate(["css grid", "pip wheels",
+                                                                        "gradient descent", "kayak trip"], 1)]
+    posts.append(post(5, "Vacuum tuning", "postgresql vacuum", ["zeta"]))  # the newest: the one test post
+    report = evaluate(posts, Settings(), tmp_path / "cache", encoder=FakeEncoder())
+    knn = next(s for s in report.scores if s.method.startswith("k-nearest"))
+    assert report.test_posts == 1
+    assert knn.tags == 1.0  # its twin p0 carries "zeta": ranked first

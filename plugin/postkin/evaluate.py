@@ -225,7 +225,8 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
             S = tlh[test_rows] @ tlh[train].T
             nb, sc = top_k_rows(S, k)
             W = np.zeros_like(S)
-            np.put_along_axis(W, np.maximum(nb, 0), np.where(nb >= 0, np.maximum(sc, 0), 0), axis=1)
+            r, c = np.nonzero(nb >= 0)  # padding (-1, under k training posts) must not write to column 0
+            W[r, nb[r, c]] = np.maximum(sc[r, c], 0)
             return W @ vocab.membership[train].astype(np.float32)
 
         timed("k-nearest-posts vote (k=10)", tags_fn=ranked(knn_vote))
