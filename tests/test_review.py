@@ -37,3 +37,18 @@ def test_eval_knn_baseline_keeps_the_nearest_post_when_fewer_than_k_are_tagged(t
     knn = next(s for s in report.scores if s.method.startswith("k-nearest"))
     assert report.test_posts == 1
     assert knn.tags == 1.0  # its twin p0 carries "zeta": ranked first
+
+
+def test_pageviews_match_percent_encoded_paths_and_permalinks(tmp_path):
+    """Analytics exports percent-encode non-ASCII paths and report a post's permalink, not postkin's URL."""
+    from postkin.popularity import apply_pageviews
+    from postkin.posts import post_from_source
+
+    ja = post_from_source("---\ntitle: 猫\ndate: 2024-01-02\nslug: 猫の話\n---\nbody\n".encode(), "2024-01-02-neko.md")
+    old = post_from_source(b"---\ntitle: Old\ndate: 2007-12-24\npermalink: /2007/1224/res8/\n---\nbody\n",
+                           "2007-12-24-old.md")
+    ja.url, old.url = "/2024/01/02/猫の話/", "/2007/12/24/old/"  # as render_url gives them
+    path = tmp_path / "views.csv"
+    path.write_text("Page path,Views\n/2024/01/02/%E7%8C%AB%E3%81%AE%E8%A9%B1/,120\n/2007/1224/res8/,30\n")
+    assert apply_pageviews([ja, old], read_pageviews(path)) == 2
+    assert (ja.popularity, old.popularity) == (120.0, 30.0)

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from .errors import PostkinError
 from .posts import Post
@@ -15,7 +16,8 @@ _COUNT_COLUMNS = ("views", "pageviews", "page views", "count", "visits", "hits",
 
 
 def _normalise(key: str) -> str:
-    """'https://blog.example/2024/01/02/x/index.html' and '/2024/01/02/x' compare equal."""
+    """'https://blog.example/2024/01/02/x/index.html' and '/2024/01/02/x' compare equal, and so do a
+    percent-encoded path (as analytics exports write non-ASCII URLs) and the decoded one."""
     key = key.strip()
     if "://" in key:
         key = key.split("://", 1)[1].split("/", 1)[1] if "/" in key.split("://", 1)[1] else ""
@@ -23,7 +25,7 @@ def _normalise(key: str) -> str:
     for suffix in ("index.html", ".html"):
         if key.endswith(suffix):
             key = key[: -len(suffix)]
-    return key.strip("/")
+    return unquote(key).strip("/")
 
 
 def _number(value: Any, where: str) -> float:
@@ -78,10 +80,11 @@ def read_pageviews(path: Path) -> dict[str, float]:
 
 
 def apply_pageviews(posts: list[Post], views: dict[str, float]) -> int:
-    """Set popularity from a pageviews table matched by url or slug; returns how many posts matched."""
+    """Set popularity from a pageviews table matched by url, alias (permalink, redirect_from) or slug;
+    returns how many posts matched."""
     matched = 0
     for post in posts:
-        for key in (_normalise(post.url), post.slug):
+        for key in (_normalise(post.url), *(_normalise(a) for a in post.aliases), post.slug):
             if key in views:
                 post.popularity = views[key]
                 matched += 1
