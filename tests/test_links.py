@@ -37,3 +37,13 @@ def test_link_pairs_match_slugs_paths_aliases_but_not_other_hosts():
     for p in posts:
         p.url = f"/{p.slug}/"
     assert link_pairs(posts) == [(0, 1), (0, 2), (0, 3), (0, 5), (5, 0)]
+
+
+def test_footnote_definitions_are_not_links():
+    """`[^1]: Note that ...` is a footnote, not a reference definition: its first word is no link target."""
+    body = "A claim.[^1]\n\n[^1]: Note that this is a footnote.\n[^2]: <b>bold</b> too\n[ref]: /2020/01/01/x/\n"
+    assert extract_links(body) == ["/2020/01/01/x/"]
+    posts = [_post("2024-01-01-claims.md", body), _post("note.md")]
+    for p in posts:
+        p.url = f"/{p.slug}/"
+    assert link_pairs(posts) == []

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from .posts import Post
 
 _TARGET = re.compile(
-    r"""(?:\]\(\s*<?|href\s*=\s*["']|\]:\s*<?)"""  # markdown link, raw HTML, reference definition
+    r"""(?:\]\(\s*<?|href\s*=\s*["']|\[(?!\^)[^\]\n]*\]:\s*<?)"""  # markdown link, raw HTML, reference
+    # definition (not a footnote `[^1]: text`, whose first word is no link)
     r"""(?:\{\{\s*["']|\{\{\s*site\.baseurl\s*\}\})?"""  # Jekyll {{ "/x" | url }}, {{ site.baseurl }}/x
     r"""([^\s)"'<>]+)"""
 )
