@@ -128,3 +128,25 @@ def test_parsed_posts_come_back_identical_from_the_cache(tmp_path):
         again = read_posts(content, cache=cache)
     assert fresh == first == again
     assert again[0][0].date.utcoffset() is not None and again[2] == 1 and len(again[1]) == 1
+
+
+def test_permalink_wins_and_disambiguated_slugs_keep_their_url(tmp_path):
+    write_post(tmp_path, "2007-12-24-res.md", "title: A\npermalink: /2007/1224/res8/")
+    write_post(tmp_path, "2021-01-01-report.md", "title: B")
+    write_post(tmp_path, "2022-12-22-report.md", "title: C")
+    write_post(tmp_path, "2023-01-01-pattern.md", "title: D\npermalink: /:year/:title/")
+    posts, _, _ = read_posts(tmp_path)
+    urls = {p.slug: render_url("/{year}/{month}/{day}/{slug}/", p) for p in posts}
+    assert urls == {"res": "/2007/1224/res8/", "2021-01-01-report": "/2021/01/01/report/",
+                    "2022-12-22-report": "/2022/12/22/report/", "pattern": "/2023/01/01/pattern/"}
+
+
+def test_yaml_error_without_a_position_is_still_one_line(monkeypatch):
+    import yaml
+
+    def broken(*args, **kwargs):
+        raise yaml.YAMLError("something odd")
+
+    monkeypatch.setattr(yaml, "load", broken)
+    with pytest.raises(ValueError, match="front matter is not valid YAML: something odd"):
+        post_from_source(b"---\ntitle: x\n---\n", "x.md")

@@ -52,3 +52,12 @@ def test_pageviews_match_percent_encoded_paths_and_permalinks(tmp_path):
     path.write_text("Page path,Views\n/2024/01/02/%E7%8C%AB%E3%81%AE%E8%A9%B1/,120\n/2007/1224/res8/,30\n")
     assert apply_pageviews([ja, old], read_pageviews(path)) == 2
     assert (ja.popularity, old.popularity) == (120.0, 30.0)
+
+
+def test_ga_export_comment_lines_and_empty_cells(tmp_path):
+    from postkin.popularity import read_pageviews
+
+    path = tmp_path / "ga.csv"
+    path.write_text("# ----------\n# Pages report\n# ----------\n\nPage path,Views,Users\n/a/,10,3\n/b/,,1\n,99,\n/c/,\"1,200\",5\n",
+                    encoding="utf-8")
+    assert read_pageviews(path) == {"a": 10.0, "c": 1200.0}

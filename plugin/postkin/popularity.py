@@ -65,15 +65,19 @@ def read_pageviews(path: Path) -> dict[str, float]:
                 raise PostkinError(f"{path}: row {n} needs a url/path/slug and a views/count field")
             out[_normalise(str(key))] = out.get(_normalise(str(key)), 0.0) + _number(count, f"{path} row {n}")
         return out
-    reader = csv.DictReader(text.splitlines())
+    lines = text.splitlines()
+    skipped = 0
+    while skipped < len(lines) and (lines[skipped].startswith("#") or not lines[skipped].strip()):
+        skipped += 1  # Google Analytics exports open with '# ----' comment lines
+    reader = csv.DictReader(lines[skipped:])
     columns = {c.lower().strip(): c for c in reader.fieldnames or []}
     key_col = next((columns[c] for c in _KEY_COLUMNS if c in columns), None)
     count_col = next((columns[c] for c in _COUNT_COLUMNS if c in columns), None)
     if key_col is None or count_col is None:
         raise PostkinError(f"{path}: CSV needs a header with a url/path/slug column and a views/pageviews/count column")
-    for n, row in enumerate(reader, 2):
-        if not row.get(key_col):
-            continue
+    for n, row in enumerate(reader, skipped + 2):
+        if not row.get(key_col) or not (row.get(count_col) or "").strip():
+            continue  # a blank line, a totals row without a page, or a page without a count
         key = _normalise(row[key_col])
         out[key] = out.get(key, 0.0) + _number(row[count_col], f"{path} line {n}")
     return out

@@ -53,6 +53,8 @@ class Post:
     source_hash: str = ""  # sha256 of the source file's bytes
     slug_from_name: bool = False  # slug derived from the file name, not set in front matter
     links: list[str] = field(default_factory=list)  # link targets in the source (see links.py)
+    permalink: str = ""  # the URL the front matter gives (Jekyll permalink, Hugo url): wins over url_pattern
+    url_slug: str = ""  # the slug for {slug} in url_pattern when `slug` had to be made unique
     aliases: list[str] = field(default_factory=list)  # other URLs of this post (permalink, redirect_from)
 
     def sort_date(self) -> float:
@@ -151,7 +153,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         metadata = yaml.load(fm, Loader=loader)  # noqa: S506 - safe loaders only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}"  # the split keeps the opening line, so this is the file line if mark is not None else ""
+        # the split keeps the opening '---' line, so the mark's line is the file's line
+        where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"front matter is not valid YAML{where}: {problem}") from None
     if metadata is None:
@@ -216,6 +219,7 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         source_hash=hashlib.sha256(raw).hexdigest(),
         slug_from_name=not metadata.get("slug"),
         links=extract_links(body),
+        permalink=_permalink(metadata),
         aliases=all_aliases(metadata),
     )
 
@@ -249,6 +253,15 @@ def _from_json(text: str) -> Post | None:
         return None
     data["date"] = dt.datetime.fromisoformat(data["date"]) if data["date"] else None
     return Post(**data)
+
+
+def _permalink(metadata: dict) -> str:
+    """The post's own URL from front matter, unless it is a pattern (Jekyll ':year', Hugo ':slug')."""
+    for key in ("permalink", "url"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip() and ":" not in value.split("://")[-1]:
+            return value.strip()
+    return ""
 
 
 def read_posts(content_dir: Path, popularity_key: str = "views",
@@ -320,6 +333,7 @@ def disambiguate_slugs(posts: list[Post]) -> None:
         count[post.slug] = count.get(post.slug, 0) + 1
     for post in posts:
         if count[post.slug] > 1 and post.slug_from_name:
+            post.url_slug = post.slug  # the URL keeps the name: Jekyll's dated URLs tell them apart
             post.slug = PurePosixPath(post.source).stem
 
 
@@ -334,10 +348,12 @@ def check_unique_slugs(posts: list[Post]) -> None:
 
 
 def render_url(pattern: str, post: Post) -> str:
-    """A post's URL from a pattern such as '/{year}/{month}/{day}/{slug}/'."""
+    """A post's URL: its front-matter permalink, else the pattern such as '/{year}/{month}/{day}/{slug}/'."""
+    if post.permalink:
+        return post.permalink
     date = post.date
     values: Mapping[str, str] = {
-        "slug": post.slug,
+        "slug": post.url_slug or post.slug,
         "year": f"{date.year:04d}" if date else "",
         "month": f"{date.month:02d}" if date else "",
         "day": f"{date.day:02d}" if date else "",
