@@ -16,7 +16,8 @@ setup: $(VENV)/.installed-$(EXTRAS)
 test: setup
 	$(PY) -m pytest
 
-example: setup
+example:
+	$(MAKE) setup EXTRAS=pelican
 	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
 	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
 
