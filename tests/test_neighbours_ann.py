@@ -184,3 +184,18 @@ def test_scann_imports_next_to_tensorflow():
     code = "import tensorflow as tf, scann; print(tf.__version__)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, f"import scann failed next to TensorFlow:\n{proc.stderr[-2000:]}"
+
+
+def test_build_parameters_cannot_be_changed_after_the_build():
+    from postkin.errors import PostkinError
+    from postkin.neighbours import build_index
+
+    vectors = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for backend, fixed, tunable in (("faiss-ivf", {"nlist": 8}, {"nprobe": 4}),
+                                    ("faiss-hnsw", {"M": 8}, {"ef_search": 16})):
+        index = build_index(vectors, backend)
+        with pytest.raises(PostkinError, match="build parameters"):
+            index.set_search_params(**fixed)
+        index.set_search_params(**tunable)
+        assert index.search(vectors[:3], 2)[0].shape == (3, 2)

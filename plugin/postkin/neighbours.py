@@ -155,7 +155,12 @@ class _FaissIndex:
         self.index, self.n, self.threads = index, n, threads
         self.params: dict = {}
 
+    build_params: frozenset[str] = frozenset()  # fixed once the index is built
+
     def set_search_params(self, **params) -> None:
+        fixed = self.build_params & set(params)
+        if fixed:
+            raise PostkinError(f"{self.name}: {sorted(fixed)} are build parameters")
         unknown = set(params) - set(self.params)
         if unknown:
             raise PostkinError(f"{self.name}: unknown search parameters {sorted(unknown)}")
@@ -204,6 +209,7 @@ class FaissIVFIndex(_FaissIndex):
     (`refine_factor` x k candidates)."""
 
     name = "faiss-ivf"
+    build_params = frozenset({"nlist", "storage"})
 
     def __init__(self, vectors: np.ndarray, nlist: int | None = None, storage: str = "pq4fs",
                  nprobe: int | None = None, refine_factor: int = 10, train_size: int | None = None,
@@ -241,12 +247,6 @@ class FaissIVFIndex(_FaissIndex):
                        "refine_factor": int(refine_factor) if refine else 1}
         self._apply()
 
-    def set_search_params(self, **params) -> None:
-        fixed = {"nlist", "storage"} & set(params)
-        if fixed:
-            raise PostkinError(f"faiss-ivf: {sorted(fixed)} are build parameters")
-        super().set_search_params(**params)
-
     def _apply(self) -> None:
         if self.ivf is None:
             return
@@ -261,6 +261,7 @@ class FaissHNSWIndex(_FaissIndex):
     than one thread inserts in a racy order: pass threads=1 for a reproducible graph."""
 
     name = "faiss-hnsw"
+    build_params = frozenset({"M", "ef_construction"})
 
     def __init__(self, vectors: np.ndarray, M: int = 32, ef_construction: int = 80,
                  ef_search: int = 64, threads: int | None = None) -> None:
@@ -273,12 +274,6 @@ class FaissHNSWIndex(_FaissIndex):
         super().__init__(index, len(vectors), threads)
         self.params = {"M": int(M), "ef_construction": int(ef_construction), "ef_search": int(ef_search)}
         self._apply()
-
-    def set_search_params(self, **params) -> None:
-        fixed = {"M", "ef_construction"} & set(params)
-        if fixed:
-            raise PostkinError(f"faiss-hnsw: {sorted(fixed)} are build parameters")
-        super().set_search_params(**params)
 
     def _apply(self) -> None:
         self.index.hnsw.efSearch = self.params["ef_search"]
