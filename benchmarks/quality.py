@@ -6,8 +6,8 @@ For each corpus (a folder of Markdown posts, e.g. the 18F and efcl copies), prin
 {"corpus", "posts", "method", "related" (Dice@4), "tags" (MAP@10), "seconds" (that method's compute)},
 then a line {"method": "build", "seconds": ...}: a full engine build through the same (warm) cache.
 Embeddings are cached (default: a .postkin-cache beside each corpus), so only the first run embeds.
-Reference (issue #3 anchors -> postkin's default): related 18F LSI 0.4397 -> 0.4640, efcl LSI 0.3687
--> 0.4122; tags 18F LR 0.3316 -> 0.3951, efcl LR 0.4320 -> 0.5046.
+Reference (issue #3 anchors -> postkin's default): related 18F LSI 0.4397 -> 0.4729, efcl LSI 0.3687
+-> 0.4157; tags 18F LR 0.3316 -> 0.4065, efcl LR 0.4320 -> 0.5047.
 """
 
 from __future__ import annotations

@@ -50,7 +50,6 @@ class Post:
     date: dt.datetime | None = None
     draft: bool = False
     popularity: float | None = None
-    source_hash: str = ""  # sha256 of the source file's bytes
     slug_from_name: bool = False  # slug derived from the file name, not set in front matter
     links: list[str] = field(default_factory=list)  # link targets in the source (see links.py)
     permalink: str = ""  # the URL the front matter gives (Jekyll permalink, Hugo url): wins over url_pattern
@@ -216,7 +215,6 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         date=date,
         draft=draft,
         popularity=popularity,
-        source_hash=hashlib.sha256(raw).hexdigest(),
         slug_from_name=not metadata.get("slug"),
         links=extract_links(body),
         permalink=_permalink(metadata),

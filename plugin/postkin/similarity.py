@@ -10,7 +10,7 @@ correction: a post close to everything no longer crowds every list). The fused s
 
 where W is the uniform 10-nearest-neighbour graph of F0 (one diffusion / query-expansion step: posts
 that share neighbours move closer). Measured with tags as ground truth (Dice@4, benchmarks/quality.py):
-18F 0.4640 and efcl 0.4122 against 0.4389 / 0.3863 for LSI alone (postkin eval).
+18F 0.4729 and efcl 0.4157 against 0.4403 / 0.3868 for LSI alone (postkin eval, with links).
 
 Links between posts are not a vector signal: a linked pair gets `edges` (1.0 z-units by default,
 setting related_links) added to F0 before the diffusion step (18F: 546 linked pairs).

@@ -7,7 +7,6 @@ already read and rendered every article, so a Post is made from the article's me
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -149,11 +148,6 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
             popularity = float(str(popularity).replace(",", ""))
         except ValueError:
             raise ValueError(f"'{settings.popularity_key}' must be a number, got {popularity!r}") from None
-    source_hash = ""
-    try:
-        source_hash = hashlib.sha256(Path(article.source_path).read_bytes()).hexdigest()
-    except (OSError, TypeError):
-        pass
     category = getattr(article, "category", None)
     return Post(
         source=str(getattr(article, "relative_source_path", "") or article.source_path).replace("\\", "/"),
@@ -168,7 +162,6 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
         date=getattr(article, "date", None),
         draft=not recommendable,
         popularity=popularity,
-        source_hash=source_hash,
         links=extract_links(html),  # Pelican has resolved {filename} links to URLs already
         aliases=all_aliases(metadata),
     )
