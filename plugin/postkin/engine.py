@@ -154,28 +154,20 @@ def open_cache(cache_dir: Path | None):
         yield cache
 
 
-def embed_posts(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
-                cache_dir: Path | None = None, progress: Progress | None = None) -> tuple[np.ndarray, int, Encoder]:
-    """(vectors of posts, number embedded now, encoder used), through the cache when a folder is given."""
-    vectors, embedded, encoder, _, _ = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
-                                               progress=progress, tokens=False)
-    return vectors, embedded, encoder
-
-
 def prepare(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
-            cache_dir: Path | None = None, progress: Progress | None = None, tokens: bool = True,
-            ) -> tuple[np.ndarray, int, Encoder, list[lexical.TokenCounts] | None, int]:
+            cache_dir: Path | None = None, progress: Progress | None = None,
+            ) -> tuple[np.ndarray, int, Encoder, list[lexical.TokenCounts], int]:
     """Everything a build reads through the cache: (vectors, embedded now, encoder,
     token counts of the posts' lexical text, posts tokenised now)."""
     encoder = encoder or get_encoder(settings)
     texts = [embed_text(p, settings.embed_fields) for p in posts]
     with open_cache(cache_dir) as cache:
         looked_up = lookup(texts, encoder, cache)
-        if tokens and hasattr(encoder, "prefetch") and len(looked_up[1]) < len(set(looked_up[0])):
+        if hasattr(encoder, "prefetch") and len(looked_up[1]) < len(set(looked_up[0])):
             # The model loads in background threads (mostly zlib and numpy, outside the GIL) while the
             # posts are tokenised: 18F's cold build overlaps 0.37 s of loading with 0.49 s of tokenising.
             encoder.prefetch()
-        counts, counted = lexical.count_posts(posts, cache) if tokens else (None, 0)
+        counts, counted = lexical.count_posts(posts, cache)
         vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
     return vectors, embedded, encoder, counts, counted
 
