@@ -189,10 +189,9 @@ def build(posts: list[Post], settings: Settings, *, encoder: Encoder | None = No
     lex: list[lexical.LexicalIndex] = []
 
     def lexical_index(counts: list[lexical.TokenCounts]) -> None:
-        # The TF-IDF needs no vectors: built while the model loads. A warm build that embeds one edited
-        # title waits ~0.35 s for the tokenizer (it parses outside the GIL): 18F 1.1 s -> 0.9 s.
-        with one_blas_thread():
-            lex.append(lexical.build_index(counts))
+        # The TF-IDF needs no vectors (nor BLAS): built while the model loads. A warm build that embeds
+        # one edited title waits ~0.35 s for the tokenizer, which parses outside the GIL.
+        lex.append(lexical.build_index(counts))
 
     vectors, embedded, encoder, counts, counted = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
                                                           progress=progress, before_embedding=lexical_index)
