@@ -109,7 +109,9 @@ IVF_DEFAULTS = {
     "nlist": lambda n: max(1, min(65_536, round(5 * np.sqrt(n)))),
     "nprobe": lambda nlist: min(nlist, max(8, round(nlist / 32))),
     "nlist_pca": lambda n: max(1, min(65_536, round(10 * np.sqrt(n)))),
-    "nprobe_pca": lambda nlist: min(nlist, max(8, round(nlist / 48))),
+    # small sites have few vectors per cell (n // 39 caps the cells): recall@10 0.95 needs ~96 probes
+    # there (30,000 vectors: 16 probes 0.82, 96 probes 0.954; 100,000: 53 -> 0.93, 96 -> 0.956)
+    "nprobe_pca": lambda nlist: min(nlist, max(96, round(nlist / 48))),
 }
 STORAGES = ("flat", "sq8", "pq4fs", "pca-pq4fs")
 
@@ -465,13 +467,12 @@ def backends() -> list[str]:
 
 
 # 'auto' keeps exact search below this many vectors.  postkin queries every post against all posts
-# (q = n), so exact costs ~n^2: 1.4e-8 CPU-s per 512-d pair (faiss flat, 204 CPU-s for 692,821 x
-# 21,072), i.e. ~3.3e-9 * n^2 s on 2 idle cores, while an index costs ~5e-4 s per vector (faiss IVF:
-# build 1.45e-4 + search 3.6e-4 CPU-s; ScaNN: 3.7e-4 + 4e-4, plus ~3 s importing TensorFlow).  They
-# cross near n = 150,000-170,000; from 200,000 the index is the cheaper build and below it the exact
-# answer costs little more.  (Measured with the previous IVF default, 4096 cells of full-dim pq4fs; the
-# pca-pq4fs default builds slower, 1.7e-4 s per vector, and searches faster, 1.3e-4 s per query.)
-AUTO_INDEX_MIN = 200_000
+# (q = n), so exact costs ~n^2.  benchmarks/ann.py --auto-sizes (the database's first n vectors queried
+# with themselves, build + search, 2 cores): exact 20.6 s / 84.5 s / 246 s at n = 30,000 / 60,000 /
+# 100,000; the faiss IVF default 4.2 s / 9.6 s / 18.7 s at recall@10 0.954 / 0.950 / 0.956.  Below
+# 50,000 posts exact costs under a minute and gives the exact neighbours; above it the index is 9x+
+# cheaper at recall 0.95.
+AUTO_INDEX_MIN = 50_000
 
 
 def _faiss_available() -> bool:
