@@ -196,6 +196,21 @@ def test_slug_escaping_output_is_refused(tmp_path, fake_encoder):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_an_output_file_symlinked_outside_the_output_folder_is_not_written_through(tmp_path):
+    from postkin.errors import PostkinError
+    from postkin.outputs import post_path
+
+    out = tmp_path / "out"
+    (out / "posts").mkdir(parents=True)
+    victim = tmp_path / "victim.json"
+    victim.write_text("keep me")
+    (out / "posts" / "b.json").symlink_to(victim)
+    assert post_path(out, "a") == (out / "posts" / "a.json").resolve()
+    with pytest.raises(PostkinError, match="would write outside"):
+        post_path(out, "b")
+    assert victim.read_text() == "keep me"
+
+
 def test_unknown_config_key_is_an_error_naming_it(small_blog, tmp_path):
     write_config(tmp_path, "relatedk = 3\n")
     result = run("build", str(small_blog), "--out", str(tmp_path / "out"), ok=False)
