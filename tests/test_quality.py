@@ -116,13 +116,16 @@ def test_same_input_gives_identical_json():
     assert json.dumps(a.posts, sort_keys=True) == json.dumps(b.posts, sort_keys=True)
 
 
-def test_large_site_path_agrees_with_the_exact_one():
+@pytest.mark.parametrize("backend", ["auto", "faiss-ivf"])  # faiss-ivf: what 'auto' picks from 50,000 posts
+def test_large_site_path_agrees_with_the_exact_one(backend):
+    if backend != "auto":
+        pytest.importorskip("faiss")
     posts = blog(30)
     vectors = random_vectors(len(posts))
     counts, _ = engine.lexical.count_posts(posts)
     sims = engine.similarities(posts, vectors, Settings(), counts)
     exact, _ = similarity.related(sims.text, np.ones(len(posts), bool), 3)
-    big = similarity.FusedSimilarity(sims.text.signals, large_site=50, candidates=40)
+    big = similarity.FusedSimilarity(sims.text.signals, large_site=50, candidates=40, backend=backend)
     assert big.large
     approx, scores = similarity.related(big, np.ones(len(posts), bool), 3)
     assert np.mean(exact[:, 0] == approx[:, 0]) > 0.8  # 0.99 on 18F (508 posts, 100 candidates)

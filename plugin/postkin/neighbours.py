@@ -275,7 +275,8 @@ class FaissIVFIndex(_FaissIndex):
                 index, ivf, refine, pca = faiss.IndexFlatIP(d), None, False, False
                 nlist, storage, dim = 1, "flat", d
             else:
-                train = _sample(vectors, int(train_size or min(n, 32 * nlist)), seed)
+                # 32 points per cell; a small index trains on up to 16,384 points (its PQ needs ~624)
+                train = _sample(vectors, int(train_size or min(n, max(32 * nlist, 16_384 if pca else 0))), seed)
                 if pca:
                     index, ivf = self._pca_index(faiss, train, d, dim, nlist, seed)
                 else:
@@ -314,6 +315,7 @@ class FaissIVFIndex(_FaissIndex):
         quantizer = faiss.IndexFlatIP(dim)
         quantizer.add(kmeans.centroids)
         ivf = faiss.IndexIVFPQFastScan(quantizer, dim, nlist, dim // 2, 4, faiss.METRIC_INNER_PRODUCT)
+        ivf.pq.cp.min_points_per_centroid = 1  # tiny sets: no warning per sub-quantizer, they train fine
         ivf.train(reduced)
         pre = faiss.IndexPreTransform(transform, ivf)
         sq = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
