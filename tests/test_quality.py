@@ -122,8 +122,7 @@ def test_large_site_path_agrees_with_the_exact_one(backend):
         pytest.importorskip("faiss")
     posts = blog(30)
     vectors = random_vectors(len(posts))
-    counts, _ = engine.lexical.count_posts(posts)
-    sims = engine.similarities(posts, vectors, Settings(), counts)
+    sims = engine.similarities(posts, vectors, Settings())
     exact, _ = similarity.related(sims.text, np.ones(len(posts), bool), 3)
     big = similarity.FusedSimilarity(sims.text.signals, large_site=50, candidates=40, backend=backend)
     assert big.large
@@ -133,8 +132,7 @@ def test_large_site_path_agrees_with_the_exact_one(backend):
 
 
 def _suggest(posts, vectors, k=3, query=None):
-    counts, _ = engine.lexical.count_posts(posts)
-    sims = engine.similarities(posts, vectors, Settings(), counts)
+    sims = engine.similarities(posts, vectors, Settings())
     vocab = tags.vocabulary(posts, np.array([not p.draft for p in posts]))
     return tags.suggest(sims.text, vectors, sims.lexical, posts, vocab, k, query=query, explain=True)
 

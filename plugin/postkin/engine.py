@@ -156,26 +156,23 @@ def open_cache(cache_dir: Path | None):
 
 def prepare(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
             cache_dir: Path | None = None, progress: Progress | None = None,
-            before_embedding: Callable[[list[lexical.TokenCounts]], Any] | None = None,
-            ) -> tuple[np.ndarray, int, Encoder, list[lexical.TokenCounts], int]:
+            ) -> tuple[np.ndarray, int, Encoder, lexical.LexicalIndex, int]:
     """Everything a build reads through the cache: (vectors, embedded now, encoder,
-    token counts of the posts' lexical text, posts tokenised now).
-
-    `before_embedding(token counts)` runs after tokenising and before embedding: work that does not
-    need the vectors, done while the model loads in the background."""
+    TF-IDF index of the posts' lexical text, posts tokenised now)."""
     encoder = encoder or get_encoder(settings)
     texts = [embed_text(p, settings.embed_fields) for p in posts]
     with open_cache(cache_dir) as cache:
         looked_up = lookup(texts, encoder, cache)
         if hasattr(encoder, "prefetch") and len(looked_up[1]) < len(set(looked_up[0])):
-            # The model loads in background threads (mostly zlib and numpy, outside the GIL) while the
-            # posts are tokenised: 18F's cold build overlaps 0.37 s of loading with 0.49 s of tokenising.
+            # The model loads in background threads (zlib, numpy and sentencepiece, outside the GIL)
+            # while the posts are tokenised and the TF-IDF is built, which need no vectors: 18F's cold
+            # build overlaps 0.37 s of loading with 0.49 s of tokenising, and a warm build that embeds
+            # one edited title stops waiting ~0.35 s for the tokenizer.
             encoder.prefetch()
         counts, counted = lexical.count_posts(posts, cache)
-        if before_embedding is not None:
-            before_embedding(counts)
+        lex = lexical.build_index(counts)
         vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
-    return vectors, embedded, encoder, counts, counted
+    return vectors, embedded, encoder, lex, counted
 
 
 def build(posts: list[Post], settings: Settings, *, encoder: Encoder | None = None,
@@ -186,19 +183,11 @@ def build(posts: list[Post], settings: Settings, *, encoder: Encoder | None = No
     for post in posts:
         if not post.url:
             post.url = render_url(settings.url_pattern, post)
-    lex: list[lexical.LexicalIndex] = []
-
-    def lexical_index(counts: list[lexical.TokenCounts]) -> None:
-        # The TF-IDF needs no vectors (nor BLAS): built while the model loads. A warm build that embeds
-        # one edited title waits ~0.35 s for the tokenizer, which parses outside the GIL.
-        lex.append(lexical.build_index(counts))
-
-    vectors, embedded, encoder, counts, counted = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
-                                                          progress=progress, before_embedding=lexical_index)
+    vectors, embedded, encoder, lex, counted = prepare(posts, settings, encoder=encoder, cache_dir=cache_dir,
+                                                       progress=progress)
     stats = Stats(posts=len(posts), embedded=embedded, cached=len(posts) - embedded,
                   indexed=counted, indexed_cached=len(posts) - counted)
-    results = compute(posts, vectors, settings, encoder_id=encoder.cache_id, token_counts=counts,
-                      lexical_index=lex[0] if lex else None)
+    results = compute(posts, vectors, settings, encoder_id=encoder.cache_id, lexical_index=lex)
     stats.seconds = time.perf_counter() - started
     results.stats = stats
     return results
@@ -231,16 +220,9 @@ def text_signals(vectors: np.ndarray, lex: lexical.LexicalIndex | None) -> list[
 
 
 def similarities(posts: list[Post], vectors: np.ndarray, settings: Settings,
-                 token_counts: list[lexical.TokenCounts] | None = None,
                  lexical_index: lexical.LexicalIndex | None = None) -> Similarities:
-    """Lexical index and fused similarities of the posts (token counts: from the cache, or counted now;
-    the lexical index of those counts, if already built)."""
-    if lexical_index is not None:
-        lex = lexical_index
-    else:
-        if token_counts is None:
-            token_counts, _ = lexical.count_posts(posts)
-        lex = lexical.build_index(token_counts)
+    """Lexical index (as `prepare` built it, else built now) and fused similarities of the posts."""
+    lex = lexical_index if lexical_index is not None else lexical.build_index(lexical.count_posts(posts)[0])
     signals = text_signals(vectors, lex)
     edges = link_edges(posts, settings.related_links)
     text = similarity.FusedSimilarity(signals, backend=settings.neighbors, edges=edges)
@@ -273,15 +255,14 @@ def link_edges(posts: list[Post], weight: float):
 
 
 def compute(posts: list[Post], vectors: np.ndarray, settings: Settings, encoder_id: str = "",
-            token_counts: list[lexical.TokenCounts] | None = None,
             lexical_index: lexical.LexicalIndex | None = None) -> Results:
-    """Everything after embedding: numpy/scipy on the post vectors and token counts (tested with any vectors)."""
+    """Everything after embedding: numpy/scipy on the post vectors and the lexical index (tested with any vectors)."""
     n = len(posts)
     vectors = np.asarray(vectors, np.float32)
     recommendable = np.array([not p.draft for p in posts], dtype=bool)
     vocab = tags.vocabulary(posts, recommendable)
     with one_blas_thread():
-        sims = similarities(posts, vectors, settings, token_counts, lexical_index)
+        sims = similarities(posts, vectors, settings, lexical_index)
         related_idx, related_scores = similarity.related(sims.related, recommendable, settings.related_k)
         suggestions = tags.suggest(sims.text, vectors, sims.lexical, posts, vocab, settings.tags_k,
                                    explain=settings.signals)

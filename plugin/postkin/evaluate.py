@@ -165,13 +165,13 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         say("embedding (through the cache)")
         vec = {name: embed(t, encoder, cache, settings.batch_size)[0] if t else np.zeros((0, encoder.dim), np.float32)
                for name, t in texts.items()}
-        counts, _ = lexical.count_posts(posts, cache)
+        lex = lexical.build_index(lexical.count_posts(posts, cache)[0])
     scores: list[Score] = []
 
     with one_blas_thread():
         say("configured method")
         started = time.perf_counter()
-        sims = similarities(hidden, vec["configured"], settings, counts)
+        sims = similarities(hidden, vec["configured"], settings, lex)
         idx, _ = similarity.related(sims.related, recommendable, RELATED_K)
         rel = related_dice(idx, truth)
         sug = tags.suggest(sims.text, vec["configured"], sims.lexical, split_posts, vocab, TAGS_K, query=test)

@@ -268,8 +268,7 @@ class FaissIVFIndex(_FaissIndex):
         nlist = int(nlist or IVF_DEFAULTS["nlist_pca" if pca else "nlist"](n))
         nlist = max(1, min(nlist, n // 39))  # faiss wants >= 39 training points per list
         refine = storage != "flat" and bool(refine_factor) and refine_factor > 1
-        self._parts: list = []  # faiss objects the index points into: keep them alive
-        self.inner = None
+        self.inner = None  # the SQ8 re-rank stage of pca-pq4fs (its k_factor is a search parameter)
         with _faiss_threads(faiss, threads):
             if nlist < 2:  # a handful of vectors: one list would be an exact scan, so do exactly that
                 index, ivf, refine, pca = faiss.IndexFlatIP(d), None, False, False
@@ -322,8 +321,7 @@ class FaissIVFIndex(_FaissIndex):
         sq.train(train)
         inner = faiss.IndexRefine(pre, sq)
         index = faiss.IndexRefineFlat(inner)
-        self._parts = [transform, quantizer, ivf, pre, sq, inner]
-        self.inner = inner
+        self.inner = inner  # faiss's wrappers keep each part alive through the index that holds it
         return index, ivf
 
     def _apply(self) -> None:

@@ -43,12 +43,12 @@ def suggest_for_files(files: list[Path], content_dir: Path, settings: Settings,
         return {}, problems
     others = [p for p in folder.posts if p.source not in target_sources]
     everything = others + [post for _, post in targets]
-    vectors, _, _, counts, _ = prepare(everything, settings, cache_dir=cache_dir(settings, content_dir))
+    vectors, _, _, lex, _ = prepare(everything, settings, cache_dir=cache_dir(settings, content_dir))
     use = np.array([i < len(others) and not p.draft for i, p in enumerate(everything)], dtype=bool)
     vocab = tags.vocabulary(everything, use)
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
-        sims = similarities(everything, vectors, settings, counts)
+        sims = similarities(everything, vectors, settings, lex)
         suggestions = tags.suggest(sims.text, vectors, sims.lexical, everything, vocab, settings.tags_k, query)
     return {path: [(s.tag, s.score) for s in suggestions[len(others) + n]]
             for n, (path, _) in enumerate(targets)}, problems
