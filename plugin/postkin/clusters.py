@@ -16,11 +16,10 @@ from .encoders import available_cores
 
 @dataclass
 class Clustering:
-    """Cluster of each post, centroids (unit length), and the dendrogram order of cluster ids."""
+    """Cluster of each post and centroids (unit length); ids are numbered in dendrogram order."""
 
     assignment: np.ndarray  # (n,) int: cluster id of each post
     centroids: np.ndarray  # (k, d) float32, unit rows
-    order: list[int]  # cluster ids in dendrogram order
 
 
 def default_k(n: int) -> int:
@@ -37,7 +36,7 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25
     if k == 1:
         centroid = vectors.mean(axis=0, keepdims=True)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
-        return Clustering(np.zeros(n, dtype=np.int64), centroid.astype(np.float32), [0])
+        return Clustering(np.zeros(n, dtype=np.int64), centroid.astype(np.float32))
     import faiss
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -61,7 +60,7 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25
     order = ward_order(centroids)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return Clustering(rank[assignment], centroids[order], list(range(len(order))))
+    return Clustering(rank[assignment], centroids[order])
 
 
 def ward_order(centroids: np.ndarray) -> list[int]:

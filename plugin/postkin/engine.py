@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -235,7 +236,7 @@ def similarities(posts: list[Post], vectors: np.ndarray, settings: Settings,
 
             # the tag signal gets `share` of the score, the text signals (1 - share) between them
             membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
-            chosen = [similarity.Signal(s.name, s.vectors, s.weight * (1 - share)) for s in chosen]
+            chosen = [dataclasses.replace(s, weight=s.weight * (1 - share)) for s in chosen]  # keeps s.gram
             chosen.append(similarity.Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
         related = similarity.FusedSimilarity(chosen, backend=settings.neighbors, edges=edges)
     return Similarities(lex, text, related)

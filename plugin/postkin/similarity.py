@@ -71,12 +71,6 @@ def gram(a: Any, dtype: Any = np.float32, block: int = 1024) -> np.ndarray:
     return out
 
 
-def _row_norms2(a: Any) -> np.ndarray:
-    if _sparse(a):
-        return np.asarray(a.multiply(a).sum(axis=1), dtype=np.float64).ravel()
-    return np.einsum("ij,ij->i", a, a, dtype=np.float64)
-
-
 def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -> np.ndarray:
     """Cosine (inner product) of rows[t] and cols[t] for every pair t."""
     out = np.zeros(len(rows), np.float64)

@@ -155,16 +155,15 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     in_title = presence_of(titles.presence, titles.keys, vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 
-    def features(rows: np.ndarray, loo: bool) -> np.ndarray:
+    def features(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself
         m = len(rows)
         Fr = fused.rows(rows)[:, train]
         selfY = np.zeros((m, V))
-        if loo:
-            r = np.flatnonzero(pos[rows] >= 0)
-            Fr[r, pos[rows][r]] = -np.inf
-            selfY[r] = vocab.membership[rows[r]]
+        r = np.flatnonzero(pos[rows] >= 0)
+        Fr[r, pos[rows][r]] = -np.inf
+        selfY[r] = vocab.membership[rows[r]]
         feats = []
-        Kmax = max(1, min(max(K for K, _ in VOTES), len(train) - 1 if loo else len(train)))
+        Kmax = max(1, min(max(K for K, _ in VOTES), len(train) - 1))
         part = np.argpartition(-Fr, Kmax - 1, axis=1)[:, :Kmax] if Kmax < Fr.shape[1] else \
             np.broadcast_to(np.arange(Fr.shape[1]), (m, Fr.shape[1]))
         pv = np.take_along_axis(Fr, part, 1)
@@ -200,10 +199,10 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     if len(train) >= MIN_TAGGED:  # self-calibration on evenly spaced tagged posts
         fit_rows = train[:: max(1, int(np.ceil(len(train) / MAX_FIT_POSTS)))]
         if len(queries) <= block and np.isin(fit_rows, queries).all():  # one feature pass serves both
-            cached = features(queries, loo=True)
+            cached = features(queries)
             Ff = cached[np.searchsorted(queries, fit_rows)]
         else:
-            Ff = features(fit_rows, loo=True)
+            Ff = features(fit_rows)
         w, mu, sd = fit_logreg(Ff.reshape(-1, Ff.shape[-1]), vocab.membership[fit_rows].reshape(-1).astype(float))
     else:
         w, mu, sd = DEFAULT_WEIGHTS, None, None
@@ -211,7 +210,7 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     column = {key: j for j, key in enumerate(vocab.keys)}
     for b in range(0, len(queries), block):
         rows = queries[b:b + block]
-        Fq = cached if cached is not None else features(rows, loo=True)
+        Fq = cached if cached is not None else features(rows)
         flat = Fq.reshape(-1, Fq.shape[-1])
         mu_, sd_ = (flat.mean(0), flat.std(0) + 1e-9) if mu is None else (mu, sd)  # no fit: own statistics
         contrib = ((Fq - mu_) / sd_) * w[:-1]
