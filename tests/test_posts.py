@@ -113,7 +113,8 @@ def test_dates_blogs_write():
     assert parse_date(dt.date(2020, 1, 2)) == dt.datetime(2020, 1, 2)
 
 
-def test_parsed_posts_come_back_identical_from_the_cache(tmp_path):
+def test_parsed_posts_come_back_identical_from_the_cache(tmp_path, monkeypatch):
+    from postkin import posts as posts_module
     from postkin.cache import EmbeddingCache
 
     content = tmp_path / "content"
@@ -125,8 +126,13 @@ def test_parsed_posts_come_back_identical_from_the_cache(tmp_path):
     fresh = read_posts(content)
     with EmbeddingCache(tmp_path / "cache") as cache:
         first = read_posts(content, cache=cache)
+        parsed = []
+        real = posts_module.post_from_source
+        monkeypatch.setattr(posts_module, "post_from_source",
+                            lambda raw, source, *a: parsed.append(source) or real(raw, source, *a))
         again = read_posts(content, cache=cache)
     assert fresh == first == again
+    assert parsed == ["bad.md"]  # only the broken file is parsed again: the others come from the cache
     assert again[0][0].date.utcoffset() is not None and again[2] == 1 and len(again[1]) == 1
 
 
