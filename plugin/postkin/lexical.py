@@ -104,28 +104,25 @@ class LexicalIndex:
     gram: np.ndarray | None = None  # tfidf @ tfidf.T when a caller computed it (blogs)
 
     def contains(self, phrases: list[str]) -> np.ndarray:
-        """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post."""
-        return presence_of(self.presence, self.keys, phrases)
+        """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post (one
+        sparse product, no loop over posts)."""
+        import scipy.sparse as sp
 
-
-def presence_of(presence, keys: np.ndarray, phrases: list[str]) -> np.ndarray:
-    """(rows, len(phrases)) bool from a 0/1 token matrix: one sparse product, no loop over posts."""
-    import scipy.sparse as sp
-
-    cols: list[int] = []
-    indptr = [0]
-    usable = []
-    for phrase in phrases:
-        wanted = token_keys(list(dict.fromkeys(tokens(phrase, word_bigrams=False))))
-        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-        ok = bool(len(wanted)) and len(keys) > 0 and bool((keys[at] == wanted).all())
-        usable.append(ok)
-        cols.extend(at.tolist() if ok else [])
-        indptr.append(len(cols))
-    needed = sp.csr_matrix((np.ones(len(cols), np.float32), np.asarray(cols, np.int64), np.asarray(indptr)),
-                           shape=(len(phrases), presence.shape[1]))
-    hits = (presence @ needed.T).toarray()
-    return (hits >= np.diff(needed.indptr)[None, :]) & np.asarray(usable, bool)[None, :]
+        keys = self.keys
+        cols: list[int] = []
+        indptr = [0]
+        usable = []
+        for phrase in phrases:
+            wanted = token_keys(list(dict.fromkeys(tokens(phrase, word_bigrams=False))))
+            at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+            ok = bool(len(wanted)) and len(keys) > 0 and bool((keys[at] == wanted).all())
+            usable.append(ok)
+            cols.extend(at.tolist() if ok else [])
+            indptr.append(len(cols))
+        needed = sp.csr_matrix((np.ones(len(cols), np.float32), np.asarray(cols, np.int64), np.asarray(indptr)),
+                               shape=(len(phrases), self.presence.shape[1]))
+        hits = (self.presence @ needed.T).toarray()
+        return (hits >= np.diff(needed.indptr)[None, :]) & np.asarray(usable, bool)[None, :]
 
 
 def build_index(counts: list[TokenCounts], min_df: int = MIN_DF, max_df: float = MAX_DF) -> LexicalIndex:

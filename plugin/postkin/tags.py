@@ -121,7 +121,7 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     """
     import scipy.sparse as sp
 
-    from .lexical import presence_of, token_counts
+    from .lexical import build_index as lexical_index, token_counts
 
     n = len(posts)
     out: list[list[Suggestion]] = [[] for _ in range(n)]
@@ -148,11 +148,7 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
     cnt = np.asarray(Ytr.sum(0)).ravel()
     in_text = lexical.contains(vocab.keys) if lexical is not None else np.zeros((n, V), bool)
-    title_counts = [token_counts(p.title) for p in posts]
-    from .lexical import build_index as lexical_index
-
-    titles = lexical_index(title_counts, min_df=1, max_df=1.0)
-    in_title = presence_of(titles.presence, titles.keys, vocab.keys)
+    in_title = lexical_index([token_counts(p.title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 
     def features(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself
