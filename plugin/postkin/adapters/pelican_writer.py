@@ -31,6 +31,9 @@ import types
 from pathlib import Path
 from typing import Any, Mapping
 
+from pelican.contents import Content
+from pelican.paginator import Page, Paginator
+from pelican.urlwrappers import URLWrapper
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
@@ -88,10 +91,6 @@ class Fingerprinter:
         return h.digest()
 
     def _feed(self, h: Any, value: Any, full: bool, stack: set[int], depth: int) -> None:
-        from pelican.contents import Content
-        from pelican.paginator import Page, Paginator
-        from pelican.urlwrappers import URLWrapper
-
         if value is None or isinstance(value, (bool, int, float, str, bytes)):
             h.update(f"{type(value).__name__}:{value!r};".encode())
             return
