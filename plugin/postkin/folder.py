@@ -20,7 +20,6 @@ CACHE_DIR_NAME = ".postkin-cache"
 class Folder:
     """Posts read from a folder, the files that could not be read, and how many opted out."""
 
-    root: Path
     posts: list[Post]
     problems: list[Problem]
     opted_out: int
@@ -33,9 +32,9 @@ def cache_dir(settings: Settings, content_dir: Path) -> Path:
     return content_dir.resolve().parent / CACHE_DIR_NAME
 
 
-def load_folder(content_dir: Path, settings: Settings, use_cache: bool = True) -> Folder:
+def load_folder(content_dir: Path, settings: Settings) -> Folder:
     """Read every post (through the cache), give each its URL, and attach page views if a file gives them."""
-    if use_cache and content_dir.is_dir():
+    if content_dir.is_dir():
         from .cache import EmbeddingCache
 
         with EmbeddingCache(cache_dir(settings, content_dir)) as cache:
@@ -48,4 +47,4 @@ def load_folder(content_dir: Path, settings: Settings, use_cache: bool = True) -
         views = read_pageviews(Path(settings.popularity_file).expanduser())
         matched = apply_pageviews(posts, views)
         log.debug("popularity file matched %d of %d posts", matched, len(posts))
-    return Folder(content_dir, posts, problems, opted_out)
+    return Folder(posts, problems, opted_out)

@@ -109,7 +109,7 @@ def parse_date(value: Any) -> dt.datetime | None:
     raise ValueError(f"date {value!r} is not a date (use e.g. 2024-05-01 or 2024-05-01T10:00:00)")
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1", "on")
     return bool(value)
@@ -176,7 +176,7 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         raise ValueError("file is empty")
     metadata, body = split_front_matter(text)
     metadata = {str(k).strip().lower(): v for k, v in metadata.items()}
-    if "postkin" in metadata and not _truthy(metadata["postkin"]):
+    if "postkin" in metadata and not truthy(metadata["postkin"]):
         return None
     stem = PurePosixPath(source).stem
     dated = _DATED_NAME.match(stem)
@@ -195,7 +195,7 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
             raise ValueError(f"file name date {dated.group(1)}-{dated.group(2)}-{dated.group(3)} is not a date") from None
     slug = str(metadata.get("slug") or (dated.group(4) if dated else stem)).strip()
     status = str(metadata.get("status", "")).strip().lower()
-    draft = _truthy(metadata.get("draft", False)) or ("published" in metadata and not _truthy(metadata["published"])) \
+    draft = truthy(metadata.get("draft", False)) or ("published" in metadata and not truthy(metadata["published"])) \
         or status in ("draft", "hidden")
     popularity = metadata.get(popularity_key.lower())
     if popularity is not None:

@@ -131,16 +131,6 @@ class Settings:
         True, _bool, "Pelican: render again only the pages whose inputs changed, keep the others")
 
     @classmethod
-    def keys(cls) -> list[str]:
-        """All setting names."""
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def help(cls) -> dict[str, str]:
-        """Setting name -> one-line description."""
-        return {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
-
-    @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str, base: "Settings | None" = None) -> "Settings":
         """Validate `values` (from `source`, e.g. 'postkin.toml') on top of `base` or the defaults."""
         if not isinstance(values, Mapping):

@@ -20,7 +20,7 @@ from ..links import all_aliases, extract_links
 from ..folder import cache_dir as default_cache_dir
 from ..outputs import write_outputs
 from ..popularity import apply_pageviews, read_pageviews
-from ..posts import Post, as_list
+from ..posts import Post, as_list, truthy
 from ..settings import Settings
 from ..text import first_paragraph, inline_text
 
@@ -103,12 +103,6 @@ def html_text(html: str) -> tuple[list[str], list[str]]:
     return parser.headings, parser.paragraphs
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "on")
-    return bool(value)
-
-
 def resolve_settings(pelican_settings: Mapping[str, Any]) -> tuple[Settings, Path]:
     """POSTKIN from pelicanconf.py, validated, with relative paths made absolute; and the cache folder.
 
@@ -180,7 +174,7 @@ def posts_from_articles(published: Iterable[Any], others: Iterable[Any],
     posts: list[Post] = []
     articles: dict[str, Any] = {}
     for article, recommendable in candidates:
-        if "postkin" in article.metadata and not _truthy(article.metadata["postkin"]):
+        if "postkin" in article.metadata and not truthy(article.metadata["postkin"]):
             continue
         key = base = _article_key(article)
         n = 2

@@ -46,12 +46,6 @@ def register(name: str) -> Callable[[Callable[[Settings], Encoder]], Callable[[S
     return wrap
 
 
-def available() -> list[str]:
-    """Names of the registered encoders."""
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
 def get_encoder(settings: Settings) -> Encoder:
     """The encoder named by settings.encoder (not loaded yet: models load on first encode)."""
     _load_builtin()

