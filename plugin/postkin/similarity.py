@@ -134,9 +134,11 @@ class FusedSimilarity:
         del Z
         if self.edges is not None:
             np.add.at(F, (self.edges.row, self.edges.col), self.edges.data.astype(np.float32))
+        if self.qe_k:
+            np.fill_diagonal(F, -np.inf)  # a post is not its own neighbour (no n x n copy to say so)
+            nbr = top_k_rows(F, self.qe_k)[0]
         np.fill_diagonal(F, 0.0)
         if self.qe_k:
-            nbr = self._neighbours(F, np.arange(n))
             WF = np.zeros((n, n), np.float32)  # W F0 (F0 is symmetric, so F0 W^T = (W F0)^T) ...
             for t in range(self.qe_k):  # ... one neighbour rank at a time: no (n, k, n) gather
                 WF += F[nbr[:, t]]
@@ -145,11 +147,6 @@ class FusedSimilarity:
             F += WF.T
             np.fill_diagonal(F, 0.0)
         self._full = F
-
-    def _neighbours(self, F: np.ndarray, r: np.ndarray) -> np.ndarray:
-        G = F.copy()
-        G[np.arange(len(r)), r] = -np.inf
-        return top_k_rows(G, self.qe_k)[0]
 
     # ------------------------------------------------------------------ large sites: candidates
     def _candidates(self, backend: str, c: int) -> None:
