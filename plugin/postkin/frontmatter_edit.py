@@ -36,8 +36,7 @@ _TOML_TABLE = re.compile(r"^[ \t]*\[")
 def add_tags(text: str, new_tags: list[str]) -> str:
     """`text` (a whole post) with `new_tags` appended to its front-matter tags; ValueError if impossible."""
     metadata, _ = split_front_matter(text)
-    lowered = {str(k).strip().lower(): v for k, v in metadata.items()}
-    old = as_list(lowered.get("tags", lowered.get("tag")))
+    old = as_list(_tags_value(metadata))
     have = {t.casefold() for t in old}
     wanted = [t for t in dict.fromkeys(t.strip() for t in new_tags) if t and t.casefold() not in have]
     if not wanted:
