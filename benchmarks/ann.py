@@ -310,6 +310,7 @@ def worker(name: str, ddir: Path, k: int, size: int = 0, query_limit: int = 0, t
     `size` database vectors, queried with themselves (postkin's related-posts workload)."""
     sys.path.insert(0, str(PLUGIN))
     from postkin import neighbours
+    from postkin.ann import faiss_index, scann_index
 
     backend, build_opts, sweeps = METHODS[name]
     db = np.load(ddir / "db.npy", mmap_mode="r" if size else None)
@@ -326,9 +327,9 @@ def worker(name: str, ddir: Path, k: int, size: int = 0, query_limit: int = 0, t
         build_opts = {**build_opts, "threads": threads}
     t0 = time.perf_counter()
     if backend.startswith("faiss"):
-        neighbours._import_faiss()
+        faiss_index._import_faiss()
     elif backend == "scann":
-        neighbours._import_scann()
+        scann_index._import_scann()
     import_s = time.perf_counter() - t0
     base_kb = _status_kb("VmRSS")
     exact_peak = _reset_peak()

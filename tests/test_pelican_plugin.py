@@ -313,3 +313,28 @@ def test_delete_output_directory_renders_everything_and_says_why(site: Path, cap
     assert any("DELETE_OUTPUT_DIRECTORY is on" in r.getMessage() for r in caplog.records)
     rendered, kept = build(site, caplog=caplog, DELETE_OUTPUT_DIRECTORY=True)
     assert kept == 0 and rendered > 0
+
+
+def test_installed_pelican_keeps_the_writer_contract() -> None:
+    """The incremental writer overrides Pelican internals: this fails loudly on a Pelican that changed them."""
+    from postkin.pelican_writer import SUPPORTED_PELICAN, check_pelican
+
+    assert check_pelican() is None
+    assert pelican.__version__.rsplit(".", 1)[0] in SUPPORTED_PELICAN, (
+        f"Pelican {pelican.__version__} is not in SUPPORTED_PELICAN {SUPPORTED_PELICAN}: run this suite "
+        "against it and add it there")
+
+
+def test_a_changed_pelican_writer_falls_back_to_pelicans_own(site: Path, caplog, monkeypatch) -> None:
+    from pelican.writers import Writer
+
+    def _open_w(self, path, encoding, overwrite=False, **kwargs):  # renamed parameters: the contract broke
+        return open(path, "w", encoding=encoding)
+
+    monkeypatch.setattr(Writer, "_open_w", _open_w)
+    with caplog.at_level(logging.WARNING, logger="pelican.plugins.postkin"):
+        build(site)
+    assert any("incremental writer off" in r.getMessage() and "Writer._open_w" in r.getMessage()
+               for r in caplog.records)
+    assert (site / "output" / "posts" / "css-2.html").is_file()
+    assert not any("pages rendered" in line for line in PRINTED)

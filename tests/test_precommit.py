@@ -13,7 +13,7 @@ import pytest
 
 from conftest import write_post
 from postkin.frontmatter_edit import add_tags
-from postkin.hooks.precommit import main
+from postkin.hosts.precommit import main
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent

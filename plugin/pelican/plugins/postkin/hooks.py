@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pelican.generators import ArticlesGenerator
+from pelican import __version__ as PELICAN_VERSION
 from pelican.log import console
 
 from postkin import __version__
-from postkin.adapters.pelican import SiteResults, log, resolve_settings, run
-from postkin.adapters.pelican_writer import IncrementalWriter
+from postkin.hosts.pelican import SiteResults, log, resolve_settings, run
+from postkin.pelican_writer import IncrementalWriter, check_pelican
 from postkin.settings import Settings
 
 
@@ -59,6 +60,11 @@ def writer(pelican: Any) -> type | None:
     """The incremental writer for this build (None leaves Pelican's own Writer)."""
     build = _BUILDS.get(id(pelican.settings))
     if build is None or build.context is None or not build.settings.incremental:
+        return None
+    changed = check_pelican()
+    if changed is not None:
+        log.warning("postkin: incremental writer off: this Pelican (%s) changed what it relies on (%s); "
+                    "every page is rendered", PELICAN_VERSION, changed)
         return None
 
     def created(instance: IncrementalWriter) -> None:

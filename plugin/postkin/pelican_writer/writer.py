@@ -49,6 +49,41 @@ _PER_PAGE = {"localsiteurl", "output_file"}
 _CONTENT_SKIP = {"_context", "settings", "postkin", "_content", "_summary", "translations"}
 
 
+# Pelican releases this writer is tested with (tests/test_pelican_plugin.py runs its contract check on
+# the installed Pelican; CI installs the newest that pyproject allows).
+SUPPORTED_PELICAN = ("4.11", "4.12")
+
+
+def check_pelican() -> str | None:
+    """None when Pelican's Writer still has the shape this writer overrides, else what changed.
+
+    The incremental writer replaces `Writer._open_w(filename, encoding, override)` for kept pages,
+    keeps Pelican's `_written_files` / `_overridden_files` bookkeeping, wraps the template passed to
+    `write_file(name, template, context, ...)` and rewrites Pelican's 'Writing "%s"' log record.
+    """
+    import inspect
+
+    try:
+        open_w = list(inspect.signature(Writer._open_w).parameters)
+        write_file = list(inspect.signature(Writer.write_file).parameters)
+        probe = Writer.__new__(Writer)
+        Writer.__init__(probe, os.devnull, settings={})
+        source = inspect.getsource(Writer)
+    except (AttributeError, TypeError, ValueError, OSError) as exc:
+        return f"pelican.writers.Writer changed ({exc})"
+    problems = []
+    if open_w[:4] != ["self", "filename", "encoding", "override"]:
+        problems.append(f"Writer._open_w takes {open_w}")
+    if write_file[:4] != ["self", "name", "template", "context"]:
+        problems.append(f"Writer.write_file takes {write_file}")
+    for attribute in ("_written_files", "_overridden_files"):
+        if not isinstance(getattr(probe, attribute, None), set):
+            problems.append(f"Writer has no {attribute} set")
+    if 'Writing "%s"' not in source:
+        problems.append("Writer no longer logs 'Writing \"%s\"'")
+    return "; ".join(problems) or None
+
+
 class Volatile(Exception):
     """A value has no stable description: the page must be rendered."""
 

@@ -56,7 +56,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import available_cores
+from ..encoders import available_cores
 
 # Bump whenever a change here could change the vectors.
 _REVISION = 1

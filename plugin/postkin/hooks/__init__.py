@@ -1,1 +1,0 @@
-"""Entry points that run postkin from other tools: the pre-commit hook."""
