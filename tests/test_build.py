@@ -232,14 +232,14 @@ def test_suggest_tags_for_a_new_post(small_blog, tmp_path, fake_encoder):
     result = run("suggest-tags", str(new), str(readme), "--content", str(small_blog),
                  "--config", str(tmp_path / "postkin.toml"), "--cache-dir", str(tmp_path / "cache"))
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{new}: packaging (")
+    assert len(lines) == 1 and lines[0].startswith(f"{new}: suggested tags: packaging (")
 
 
 
 def test_ward_order_puts_similar_clusters_next_to_each_other():
     import numpy as np
 
-    from postkin.clusters import ward_order
+    from postkin.topics import ward_order
 
     # two tight pairs far apart, given interleaved: the order must keep each pair together
     c = np.array([[1, 0, 0], [0, 0, 1], [0.99, 0.14, 0], [0.1, 0, 0.99]], dtype=np.float32)

@@ -17,8 +17,8 @@ SCRIPT = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from conftest import FakeEncoder
-from postkin import encoders, engine
-engine.CHUNK = 8
+from postkin import encoders, features
+features.CHUNK = 8
 class Slow(FakeEncoder):
     def encode(self, texts):
         time.sleep({delay})

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from postkin.errors import PostkinError
-from postkin.posts import as_list, check_unique_slugs, post_from_source, read_posts, render_url
+from postkin.corpus import as_list, check_unique_slugs, post_from_source, read_posts, render_url
 
 from conftest import write_post
 
@@ -67,7 +67,7 @@ def test_read_posts_skips_bad_files_and_keeps_going(tmp_path):
     (tmp_path / "sub").mkdir()
     write_post(tmp_path, "sub/other.markdown", "title: Other\npostkin: false")
     (tmp_path / "notes.txt").write_text("ignored")
-    posts, problems, opted_out = read_posts(tmp_path)
+    posts, problems, opted_out, _ = read_posts(tmp_path)
     assert [p.source for p in posts] == ["good.md"]
     assert [p.path for p in problems] == ["bad.md"] and opted_out == 1
 
@@ -75,14 +75,14 @@ def test_read_posts_skips_bad_files_and_keeps_going(tmp_path):
 def test_slug_collisions_from_file_names_keep_the_dated_stem(tmp_path):
     write_post(tmp_path, "2023-05-08-award.md", "title: A")
     write_post(tmp_path, "2024-01-12-award.md", "title: B")
-    posts, problems, _ = read_posts(tmp_path)
+    posts, problems, _, _ = read_posts(tmp_path)
     assert sorted(p.slug for p in posts) == ["2023-05-08-award", "2024-01-12-award"]
 
 
 def test_explicit_duplicate_slugs_are_an_error_naming_both_files(tmp_path):
     write_post(tmp_path, "a.md", "title: A\nslug: same")
     write_post(tmp_path, "b.md", "title: B\nslug: same")
-    posts, _, _ = read_posts(tmp_path)
+    posts, _, _, _ = read_posts(tmp_path)
     with pytest.raises(PostkinError, match="b.md: slug 'same' is also used by a.md"):
         check_unique_slugs(posts)
 
@@ -106,7 +106,7 @@ def test_url_pattern():
 
 
 def test_dates_blogs_write():
-    from postkin.posts import parse_date
+    from postkin.corpus import parse_date
 
     assert parse_date("2015-12-31T1:44") == dt.datetime(2015, 12, 31, 1, 44)
     assert parse_date("2014-08-19 08:23 +0900").utcoffset() == dt.timedelta(hours=9)
@@ -114,7 +114,7 @@ def test_dates_blogs_write():
 
 
 def test_parsed_posts_come_back_identical_from_the_cache(tmp_path, monkeypatch):
-    from postkin import posts as posts_module
+    from postkin import corpus as posts_module
     from postkin.cache import EmbeddingCache
 
     content = tmp_path / "content"
@@ -126,12 +126,14 @@ def test_parsed_posts_come_back_identical_from_the_cache(tmp_path, monkeypatch):
     fresh = read_posts(content)
     with EmbeddingCache(tmp_path / "cache") as cache:
         first = read_posts(content, cache=cache)
+        assert sorted(first[3]) != [] and cache.get_parsed(posts_module.parser_version(), first[3]) == {}
+        cache.put_parsed(posts_module.parser_version(), first[3])  # what a build does once it succeeded
         parsed = []
         real = posts_module.post_from_source
         monkeypatch.setattr(posts_module, "post_from_source",
                             lambda raw, source, *a: parsed.append(source) or real(raw, source, *a))
         again = read_posts(content, cache=cache)
-    assert fresh == first == again
+    assert fresh[:3] == first[:3] == again[:3] and again[3] == {}
     assert parsed == ["bad.md"]  # only the broken file is parsed again: the others come from the cache
     assert again[0][0].date.utcoffset() is not None and again[2] == 1 and len(again[1]) == 1
 
@@ -141,7 +143,7 @@ def test_permalink_wins_and_disambiguated_slugs_keep_their_url(tmp_path):
     write_post(tmp_path, "2021-01-01-report.md", "title: B")
     write_post(tmp_path, "2022-12-22-report.md", "title: C")
     write_post(tmp_path, "2023-01-01-pattern.md", "title: D\npermalink: /:year/:title/")
-    posts, _, _ = read_posts(tmp_path)
+    posts, _, _, _ = read_posts(tmp_path)
     urls = {p.slug: render_url("/{year}/{month}/{day}/{slug}/", p) for p in posts}
     assert urls == {"res": "/2007/1224/res8/", "2021-01-01-report": "/2021/01/01/report/",
                     "2022-12-22-report": "/2022/12/22/report/", "pattern": "/2023/01/01/pattern/"}

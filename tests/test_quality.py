@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from postkin import engine, evaluate, similarity, tags
+from postkin import evaluate, features, pipeline, similarity, tags
 from postkin.cli import main
-from postkin.posts import Post
+from postkin.corpus import Post
+from postkin.related import related_posts
 from postkin.settings import Settings
 
 from conftest import write_post
@@ -47,14 +48,24 @@ def random_vectors(n: int, dim: int = 32, seed: int = 1) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def compute(posts: list[Post], vectors: np.ndarray, settings: Settings) -> dict:
+    """Every post's context (JSON data) from given vectors: the pipeline after the Features stage."""
+    return pipeline.compute(posts, features.from_vectors(posts, vectors, settings), settings).posts_json()
+
+
+def fused(posts: list[Post], vectors: np.ndarray, settings: Settings):
+    feats = features.from_vectors(posts, vectors, settings)
+    return feats, similarity.compute(posts, feats, settings)
+
+
 def topic(slug: str) -> str:
     return slug.split("-")[0]
 
 
 def test_lexically_related_posts_are_found_when_embeddings_disagree():
     posts = blog(5)
-    results = engine.compute(posts, random_vectors(len(posts)), Settings(related_k=3))
-    for slug, ctx in results.posts.items():
+    results = compute(posts, random_vectors(len(posts)), Settings(related_k=3))
+    for slug, ctx in results.items():
         assert [topic(r["slug"]) for r in ctx["related"]] == [topic(slug)] * 3, slug
         assert slug not in [r["slug"] for r in ctx["related"]]
         # score is the embedding cosine of the pair (stable across unrelated edits), not the fused order
@@ -71,8 +82,8 @@ def test_related_methods_choose_their_signals():
     shared = random_vectors(n, dim=64)[np.minimum(np.arange(n), partner)]
     vectors = shared + 0.3 * random_vectors(n, dim=64, seed=7)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    semantic = engine.compute(posts, vectors, Settings(related_k=1, related_method="semantic")).posts
-    lexical = engine.compute(posts, vectors, Settings(related_k=1, related_method="lexical")).posts
+    semantic = compute(posts, vectors, Settings(related_k=1, related_method="semantic"))
+    lexical = compute(posts, vectors, Settings(related_k=1, related_method="lexical"))
     assert sum(semantic[p.slug]["related"][0]["slug"] == posts[partner[i]].slug for i, p in enumerate(posts)) >= n - 2
     assert all(topic(lexical[p.slug]["related"][0]["slug"]) == topic(p.slug) for p in posts)
 
@@ -82,8 +93,8 @@ def test_related_use_tags_adds_a_tag_signal():
     # give tags that cut across topics: posts i and i+5 share a tag
     for i, p in enumerate(posts):
         p.tags = [f"pair{i % 5}"]
-    plain = engine.compute(posts, random_vectors(len(posts)), Settings(related_k=1)).posts
-    tagged = engine.compute(posts, random_vectors(len(posts)), Settings(related_k=3, related_use_tags=0.9)).posts
+    plain = compute(posts, random_vectors(len(posts)), Settings(related_k=1))
+    tagged = compute(posts, random_vectors(len(posts)), Settings(related_k=3, related_use_tags=0.9))
     assert all(topic(plain[p.slug]["related"][0]["slug"]) == topic(p.slug) for p in posts)
     shares = [set(tagged[r["slug"]]["slug"] and posts[[q.slug for q in posts].index(r["slug"])].tags) & set(p.tags)
               for p in posts for r in tagged[p.slug]["related"][:3]]
@@ -93,8 +104,8 @@ def test_related_use_tags_adds_a_tag_signal():
 def test_drafts_are_never_recommended_and_signals_explain_scores():
     posts = blog(4)
     posts[1].draft = True
-    results = engine.compute(posts, random_vectors(len(posts)), Settings(related_k=4, signals=True, tags_k=3))
-    for slug, ctx in results.posts.items():
+    results = compute(posts, random_vectors(len(posts)), Settings(related_k=4, signals=True, tags_k=3))
+    for slug, ctx in results.items():
         assert "db-1" not in [r["slug"] for r in ctx["related"]]
         for r in ctx["related"]:
             assert set(r["signals"]) == {"fused", "semantic", "lexical"}
@@ -104,16 +115,16 @@ def test_drafts_are_never_recommended_and_signals_explain_scores():
         assert fused == sorted(fused, reverse=True)  # the list is in fused order
         for t in ctx["suggested_tags"]:
             assert set(t["signals"]) == set(tags.FEATURES) and 0 <= t["score"] <= 1
-    assert results.posts["db-1"]["related"]  # a draft still gets its own related posts
-    plain = engine.compute(posts, random_vectors(len(posts)), Settings(related_k=4)).posts
+    assert results["db-1"]["related"]  # a draft still gets its own related posts
+    plain = compute(posts, random_vectors(len(posts)), Settings(related_k=4))
     assert "signals" not in plain["db-0"]["related"][0]
 
 
 def test_same_input_gives_identical_json():
     posts = blog(6)
-    a = engine.compute(posts, random_vectors(len(posts)), Settings(signals=True))
-    b = engine.compute([dataclasses.replace(p) for p in posts], random_vectors(len(posts)), Settings(signals=True))
-    assert json.dumps(a.posts, sort_keys=True) == json.dumps(b.posts, sort_keys=True)
+    a = compute(posts, random_vectors(len(posts)), Settings(signals=True))
+    b = compute([dataclasses.replace(p) for p in posts], random_vectors(len(posts)), Settings(signals=True))
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 @pytest.mark.parametrize("backend", ["auto", "faiss-ivf"])  # faiss-ivf: what 'auto' picks from 50,000 posts
@@ -122,19 +133,20 @@ def test_large_site_path_agrees_with_the_exact_one(backend):
         pytest.importorskip("faiss")
     posts = blog(30)
     vectors = random_vectors(len(posts))
-    sims = engine.similarities(posts, vectors, Settings())
-    exact, _ = similarity.related(sims.text, np.ones(len(posts), bool), 3)
+    _, sims = fused(posts, vectors, Settings())
+    exact = related_posts(sims.text, np.ones(len(posts), bool), 3).idx
     big = similarity.FusedSimilarity(sims.text.signals, large_site=50, candidates=40, backend=backend)
     assert big.large
-    approx, scores = similarity.related(big, np.ones(len(posts), bool), 3)
+    found = related_posts(big, np.ones(len(posts), bool), 3)
+    approx, scores = found.idx, found.fused
     assert np.mean(exact[:, 0] == approx[:, 0]) > 0.8  # 0.99 on 18F (508 posts, 100 candidates)
     assert (approx >= 0).all() and np.isfinite(scores).all()
 
 
 def _suggest(posts, vectors, k=3, query=None):
-    sims = engine.similarities(posts, vectors, Settings())
+    feats, sims = fused(posts, vectors, Settings())
     vocab = tags.vocabulary(posts, np.array([not p.draft for p in posts]))
-    return tags.suggest(sims.text, vectors, sims.lexical, posts, vocab, k, query=query, explain=True)
+    return tags.suggest(posts, feats, sims, vocab, k, query=query, explain=True)
 
 
 @pytest.mark.parametrize("per_topic", [5, 12])  # 20 tagged posts: fixed weights; 48: fitted on the blog
@@ -209,5 +221,5 @@ def test_eval_command_prints_the_table_and_json(tmp_path, fake_encoder):
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_tiny_blogs_shrink_lsi_and_neighbours_without_errors(n):
     posts = blog(2)[:n]
-    results = engine.compute(posts, random_vectors(n), Settings(signals=True))
-    assert all(len(ctx["related"]) == min(n - 1, 5) for ctx in results.posts.values())
+    results = compute(posts, random_vectors(n), Settings(signals=True))
+    assert all(len(ctx["related"]) == min(n - 1, 5) for ctx in results.values())

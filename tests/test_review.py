@@ -20,7 +20,7 @@ def test_eval_knn_baseline_keeps_the_nearest_post_when_fewer_than_k_are_tagged(t
     import datetime as dt
 
     from postkin.evaluate import evaluate
-    from postkin.posts import Post
+    from postkin.corpus import Post
     from postkin.settings import Settings
 
     from conftest import FakeEncoder
@@ -42,7 +42,7 @@ def test_eval_knn_baseline_keeps_the_nearest_post_when_fewer_than_k_are_tagged(t
 def test_pageviews_match_percent_encoded_paths_and_permalinks(tmp_path):
     """Analytics exports percent-encode non-ASCII paths and report a post's permalink, not postkin's URL."""
     from postkin.popularity import apply_pageviews
-    from postkin.posts import post_from_source
+    from postkin.corpus import post_from_source
 
     ja = post_from_source("---\ntitle: 猫\ndate: 2024-01-02\nslug: 猫の話\n---\nbody\n".encode(), "2024-01-02-neko.md")
     old = post_from_source(b"---\ntitle: Old\ndate: 2007-12-24\npermalink: /2007/1224/res8/\n---\nbody\n",

@@ -71,3 +71,51 @@ def test_encoder_handle_folder_resolves_against_the_config_file_but_presets_do_n
     assert settings.encoder_handle == str(tmp_path / "models" / "mine")
     (tmp_path / "postkin.toml").write_text('encoder = "tfhub"\nencoder_handle = "use-large"\n')
     assert load_settings(tmp_path / "postkin.toml")[0].encoder_handle == "use-large"
+
+
+def test_a_choice_is_a_choice():
+    """`neighbors = "fast"` (a typo) was accepted and ignored."""
+    with pytest.raises(SettingsError, match=r"postkin.toml: setting 'neighbors' must be one of \['auto', 'exact'"):
+        Settings.from_mapping({"neighbors": "fast"}, "postkin.toml")
+    with pytest.raises(SettingsError, match=r"setting 'encoder' must be one of \["):
+        Settings.from_mapping({"encoder": "use-large"}, "postkin.toml")
+
+
+def test_backends_in_the_schema_are_the_registered_ones():
+    from postkin import neighbours
+    from postkin.settings import NEIGHBOUR_BACKENDS
+
+    assert sorted(NEIGHBOUR_BACKENDS) == sorted(neighbours.backends())
+
+
+@pytest.mark.parametrize("host, key, value, says", [
+    ("cli", "incremental", False, "read only by the Pelican plugin"),
+    ("cli", "json_output", "data", "`postkin build` writes them to its --out folder"),
+    ("pelican", "url_pattern", "/{slug}/", "Pelican gives every article its URL (ARTICLE_URL)"),
+])
+def test_keys_a_host_would_ignore_are_refused_by_that_host(host, key, value, says):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_mapping({key: value}, "src", host=host)
+    message = str(caught.value)
+    assert message.startswith(f"src: setting '{key}' is read only by ") and says in message
+    assert message.endswith(": remove it here") and "\n" not in message
+
+
+def test_settings_that_do_nothing_together_are_an_error():
+    with pytest.raises(SettingsError, match="'encoder_handle' is used only with encoder = 'tfhub'"):
+        load_settings(None, {"encoder_handle": "use-large"})
+    assert Settings.from_mapping({"encoder": "tfhub", "encoder_handle": "use-large"}, "x").encoder_handle == "use-large"
+
+
+def test_one_path_resolver_for_every_host(tmp_path):
+    """Pelican resolved json_output but not an encoder_handle folder; the CLI the other way round."""
+    pytest.importorskip("pelican")
+    from postkin.hosts.pelican import resolve_settings
+
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    (tmp_path / "content").mkdir()
+    settings, cache = resolve_settings({"PATH": str(tmp_path / "content"), "POSTKIN": {
+        "encoder": "tfhub", "encoder_handle": "models/mine", "json_output": "data", "popularity_file": "v.csv"}})
+    assert settings.encoder_handle == str(tmp_path / "models" / "mine")
+    assert settings.json_output == str(tmp_path / "data") and settings.popularity_file == str(tmp_path / "v.csv")
+    assert cache == tmp_path / ".postkin-cache"

@@ -22,9 +22,8 @@ from click.testing import CliRunner  # noqa: E402
 
 from postkin.cli import main  # noqa: E402
 from postkin.encoders import tfhub  # noqa: E402
-from postkin.engine import build  # noqa: E402
 from postkin.errors import PostkinError  # noqa: E402
-from postkin.folder import load_folder  # noqa: E402
+from postkin.pipeline import read_folder, run as build  # noqa: E402
 from postkin.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.tfhub
@@ -129,7 +128,7 @@ def test_build_cached_rebuild_and_other_model(models, small_blog, tmp_path):
 
 def test_fully_cached_build_does_not_load_the_model(models, small_blog, tmp_path):
     settings = Settings.from_mapping({"encoder": "tfhub", "encoder_handle": str(models["a"])}, "test")
-    posts = load_folder(small_blog, settings).posts
+    posts = read_folder(small_blog, settings).posts
     build(posts, settings, cache_dir=tmp_path)
     encoder = tfhub.TFHubEncoder(str(models["a"]))
     results = build(posts, settings, encoder=encoder, cache_dir=tmp_path)
@@ -141,7 +140,7 @@ def test_batches_and_progress(models, small_blog, tmp_path):
     settings = Settings.from_mapping({"encoder": "tfhub", "encoder_handle": str(models["a"]), "batch_size": 2}, "t")
     encoder = tfhub.TFHubEncoder(str(models["a"]), batch_size=2)
     seen = []
-    build(load_folder(small_blog, settings).posts, settings, encoder=encoder, progress=lambda d, t: seen.append((d, t)))
+    build(read_folder(small_blog, settings).posts, settings, encoder=encoder, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(9, 9)]
     one = encoder.encode(["python packaging"])
     many = encoder.encode(["css grid", "python packaging", "vacuum"])

@@ -6,13 +6,16 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import PostkinError
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
 
 log = logging.getLogger("postkin")
 
@@ -54,22 +57,17 @@ def _progress(enabled: bool):
 
 
 def _settings(config: Path | None, content: Path, overrides: dict[str, Any]) -> Settings:
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
     settings, _ = load_settings(config, overrides, search_from=content)
     return settings
 
 
-def _read_blog(content: Path, config: Path | None, flags: dict[str, Any]):
-    """Settings and the posts under CONTENT; one warning line per unreadable post (an error if strict)."""
-    from .folder import load_folder
-
-    flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
-    settings = _settings(config, content, flags)
-    folder = load_folder(content, settings)
-    for problem in folder.problems:
+def _report_problems(corpus: "Corpus", content: Path, strict: bool) -> None:
+    """One warning line per unreadable post; in strict mode, an error after listing them."""
+    for problem in corpus.problems:
         log.warning("%s: skipped: %s", content / problem.path, problem.reason)
-    if folder.problems and settings.strict:
-        raise click.ClickException(f"{len(folder.problems)} post(s) could not be read (strict mode)")
-    return settings, folder
+    if corpus.problems and strict:
+        raise click.ClickException(f"{len(corpus.problems)} post(s) could not be read (strict mode)")
 
 
 _common = [
@@ -110,19 +108,20 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
     _setup_logging(verbose)
     started = time.perf_counter()
     try:
-        from .engine import build as run
-        from .folder import cache_dir
         from .outputs import write_outputs
+        from .pipeline import read_folder, run
 
-        settings, folder = _read_blog(content, config, flags)
-        results = run(folder.posts, settings, cache_dir=cache_dir(settings, content),
-                      progress=_progress(sys.stderr.isatty()))
-        written, removed = write_outputs(out, results.posts, results.site)
+        settings = _settings(config, content, flags)
+        corpus = read_folder(content, settings)
+        _report_problems(corpus, content, settings.strict)
+        results = run(corpus.posts, settings, cache_dir=settings.cache_folder(content),
+                      progress=_progress(sys.stderr.isatty()), corpus=corpus)
+        written, removed = write_outputs(out, results.posts_json(), results.site.to_json())
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
     stats = results.stats
-    skipped = f", {len(folder.problems)} skipped" if folder.problems else ""
-    opted = f", {folder.opted_out} opted out" if folder.opted_out else ""
+    skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
+    opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
     click.echo(
         f"postkin: {stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
@@ -130,39 +129,38 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
         err=True)
 
 
-@main.command("suggest-tags")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.command("suggest-tags", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--content", type=click.Path(path_type=Path, file_okay=False),
-              help="the blog's content folder (default: the folder of the first file)")
-@click.option("--tags-k", type=int, help="tags to suggest per post")
+              help="the blog's content folder (default: the deepest folder holding every file)")
+@click.option("--tags-k", type=int, help="tags to suggest per post (default: the tags_k setting)")
+@click.option("--min-tags", type=int, default=0, metavar="N",
+              help="fail for a post with fewer than N tags and show what to add")
+@click.option("--add", type=int, default=0, metavar="N",
+              help="give a post with fewer than N tags the top suggestions up to N, written into its front "
+                   "matter, and fail so you can review")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 @common
-def suggest_tags_command(files: tuple[Path, ...], content: Path | None, as_json: bool, config: Path | None,
-                         verbose: bool, **flags: Any) -> None:
-    """Suggest tags for FILES from the vocabulary of the rest of the blog."""
-    _setup_logging(verbose)
-    from .suggest import suggest_for_files
+def suggest_tags_command(files: tuple[Path, ...], content: Path | None, min_tags: int, add: int, as_json: bool,
+                         config: Path | None, verbose: bool, **flags: Any) -> None:
+    """Suggest tags for FILES (new or edited posts) from the tags of the rest of the blog.
 
-    content = content or files[0].resolve().parent
+    Exit status (as pre-commit hooks use it): 0 when every post is fine, 1 when a post cannot be read,
+    has fewer tags than --min-tags, or had tags written into it by --add.
+    """
+    _setup_logging(verbose)
+    from .hosts.precommit import suggest_for_files
+
     try:
-        flags["cache_dir"] = str(flags["cache_dir"]) if flags.get("cache_dir") else None
-        settings = _settings(config, content, flags)
-        found, problems = suggest_for_files(list(files), content, settings)
+        status = suggest_for_files(list(files), content, config, flags, min_tags=min_tags, add=add,
+                                   as_json=as_json, echo=click.echo)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
-    for problem in problems:
-        log.warning("%s", problem)
-    if as_json:
-        import json
+    if status:
+        sys.exit(status)
 
-        click.echo(json.dumps({str(p): [{"tag": t, "score": round(s, 4)} for t, s in tags] for p, tags in found.items()},
-                              ensure_ascii=False, indent=1, sort_keys=True))
-    else:
-        for path, tags in found.items():
-            shown = ", ".join(f"{t} ({s:.2f})" for t, s in tags) or "(no suggestions)"
-            click.echo(f"{path}: {shown}")
-    if problems and settings.strict:
-        sys.exit(1)
+
+main.add_command(suggest_tags_command)
 
 
 @main.command("eval")
@@ -176,10 +174,12 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
     _setup_logging(verbose)
     try:
         from .evaluate import evaluate
-        from .folder import cache_dir
+        from .pipeline import read_folder
 
-        settings, folder = _read_blog(content, config, flags)
-        report = evaluate(folder.posts, settings, cache_dir(settings, content), baselines=not no_baselines,
+        settings = _settings(config, content, flags)
+        corpus = read_folder(content, settings)
+        _report_problems(corpus, content, settings.strict)
+        report = evaluate(corpus.posts, settings, settings.cache_folder(content), baselines=not no_baselines,
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None

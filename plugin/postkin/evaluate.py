@@ -25,11 +25,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import features as features_stage
 from . import lexical, similarity, tags
-from .engine import embed, embed_text, one_blas_thread, open_cache, similarities
+from .corpus import Post
 from .encoders import get_encoder
+from .features import embed, embed_text
 from .neighbours import top_k_rows
-from .posts import Post
+from .pipeline import one_blas_thread, open_cache, recommendable as recommendable_posts
+from .related import related_posts
 from .settings import Settings
 
 RELATED_K = 4
@@ -150,31 +153,33 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
     n = len(posts)
     truth = tag_sets(posts)
     hidden = [dataclasses.replace(p, tags=[]) for p in posts]  # the engine never sees a tag
-    recommendable = np.array([not p.draft for p in posts], bool)
+    recommendable = recommendable_posts(posts)
     test = tag_split(posts)
     split_posts = [dataclasses.replace(p, tags=[] if test[i] else p.tags) for i, p in enumerate(posts)]
     vocab = tags.vocabulary(split_posts, ~test & recommendable)
     test_rows = np.flatnonzero(test)
     test_truth = [truth[i] for i in test_rows]
-    texts = {"configured": [embed_text(p, settings.embed_fields) for p in posts]}
+    texts: dict[str, list[str]] = {}
     if baselines:
         texts["title"] = [p.title for p in posts]
         texts["tlh"] = [embed_text(p, ("title", "lede", "headings")) for p in posts]
         texts["tag names"] = [vocab.display[k] for k in vocab.keys]
     with open_cache(cache_dir) as cache:
         say("embedding (through the cache)")
+        # the configured method's features, exactly as a build makes them (tags hidden)
+        feats = features_stage.extract(hidden, settings, cache=cache, encoder=encoder)
         vec = {name: embed(t, encoder, cache, settings.batch_size)[0] if t else np.zeros((0, encoder.dim), np.float32)
                for name, t in texts.items()}
-        lex = lexical.build_index(lexical.count_posts(posts, cache)[0])
+    vec["configured"] = feats.vectors
     scores: list[Score] = []
 
     with one_blas_thread():
         say("configured method")
         started = time.perf_counter()
-        sims = similarities(hidden, vec["configured"], settings, lex)
-        idx, _ = similarity.related(sims.related, recommendable, RELATED_K)
+        sims = similarity.compute(hidden, feats, settings)
+        idx = related_posts(sims.related, recommendable, RELATED_K).idx
         rel = related_dice(idx, truth)
-        sug = tags.suggest(sims.text, vec["configured"], sims.lexical, split_posts, vocab, TAGS_K, query=test)
+        sug = tags.suggest(split_posts, feats, sims, vocab, TAGS_K, query=test)
         tag_score = map_at_10([[tags.tag_key(s.tag) for s in sug[i]] for i in test_rows], test_truth)
         name = f"postkin ({settings.related_method}" + (
             f", tags {settings.related_use_tags}" if settings.related_use_tags else "") + ")"

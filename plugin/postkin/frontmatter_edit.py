@@ -24,9 +24,7 @@ import json
 import re
 from typing import Any
 
-from .posts import as_list, split_front_matter
-
-TAG_KEYS = ("tags", "tag")  # the keys posts.py reads tags from, in its order
+from .metadata import TAG_KEYS, as_list, split_front_matter, tags_value
 
 _YAML_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)[ \t]*:(?=[ \t]|\r?\n|$)")
 _TOML_KEY = re.compile(r"^[ \t]*(?P<key>[A-Za-z_][\w-]*)[ \t]*=")
@@ -36,7 +34,7 @@ _TOML_TABLE = re.compile(r"^[ \t]*\[")
 def add_tags(text: str, new_tags: list[str]) -> str:
     """`text` (a whole post) with `new_tags` appended to its front-matter tags; ValueError if impossible."""
     metadata, _ = split_front_matter(text)
-    old = as_list(_tags_value(metadata))
+    old = as_list(tags_value(metadata))
     have = {t.casefold() for t in old}
     wanted = [t for t in dict.fromkeys(t.strip() for t in new_tags) if t and t.casefold() not in have]
     if not wanted:
@@ -212,18 +210,11 @@ def _check(before: str, after: str, expected_tags: list[str]) -> None:
         new, new_body = split_front_matter(after)
     except ValueError as exc:
         raise ValueError(f"adding tags would break the front matter ({exc}); add them by hand") from None
-    got = as_list(_tags_value(new))
+    got = as_list(tags_value(new))
     if got != expected_tags or _without_tags(old) != _without_tags(new) or old_body != new_body:
         raise ValueError("could not add tags without changing other front matter; add them by hand")
 
 
-def _tags_value(metadata: dict[str, Any]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in metadata.items()}
-    return lowered.get("tags", lowered.get("tag"))
-
-
 def _without_tags(metadata: dict[str, Any]) -> dict[str, Any]:
-    key = next((k for k in metadata if str(k).strip().lower() == "tags"), None)
-    if key is None:
-        key = next((k for k in metadata if str(k).strip().lower() == "tag"), None)
+    key = next((k for name in TAG_KEYS for k in metadata if str(k).strip().lower() == name), None)
     return {k: v for k, v in metadata.items() if k != key}

@@ -49,7 +49,7 @@ def lexical_text(post: "Post") -> str:
     return "\n".join([*_parts(post), strip_urls(post.body)] if post.body else _parts(post))
 
 
-def _source_key(post: "Post") -> str:
+def source_key(post: "Post") -> str:
     """Cache key of a post's token counts: the hash of what lexical_text is made from, so a warm build
     need not strip the URLs of every body again (0.05 s for 18F) just to look its counts up."""
     return text_hash("\n".join([*_parts(post), "\x00", post.body]))
@@ -101,7 +101,6 @@ class LexicalIndex:
     tfidf: Any  # scipy csr (n_posts, n_terms) float32, rows L2-normalised
     presence: Any  # scipy csr (n_posts, n_tokens) float32 0/1 over every token seen
     keys: np.ndarray  # sorted token keys: the columns of `presence`
-    gram: np.ndarray | None = None  # tfidf @ tfidf.T when a caller computed it (blogs)
 
     def contains(self, phrases: list[str]) -> np.ndarray:
         """(n_posts, len(phrases)) bool: every word / CJK bigram of the phrase occurs in the post (one
@@ -192,17 +191,16 @@ def lsi(X, k: int = LSI_DIM, n_iter: int = 4, seed: int = 0, gram: np.ndarray | 
     return l2_rows(Z).astype(np.float32)
 
 
-def count_posts(posts: Iterable["Post"], cache: "EmbeddingCache | None" = None) -> tuple[list[TokenCounts], int]:
-    """Token counts of every post, from the cache where present: (counts, number tokenised now)."""
+def count_posts(posts: Iterable["Post"], cache: "EmbeddingCache | None" = None,
+                ) -> tuple[list[TokenCounts], dict[str, TokenCounts]]:
+    """Token counts of every post, from the cache where present: (counts in post order, the counts
+    computed now by `source_key`, which the caller stores once its build has succeeded)."""
     posts = list(posts)
-    hashes = [_source_key(p) for p in posts]
+    hashes = [source_key(p) for p in posts]
     found = cache.get_tokens(TOKENIZER_VERSION, hashes) if cache is not None else {}
     new: dict[str, TokenCounts] = {}
     for h, post in zip(hashes, posts):
         if h not in found and h not in new:
             new[h] = token_counts(lexical_text(post))
-    if cache is not None and new:
-        cache.put_tokens(TOKENIZER_VERSION, new)
-    counted_now = sum(h in new for h in hashes)
     found.update(new)
-    return [found[h] for h in hashes], counted_now
+    return [found[h] for h in hashes], new

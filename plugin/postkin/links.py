@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from .urls import is_absolute, url_key
+
 if TYPE_CHECKING:
     from .posts import Post
 
@@ -37,14 +39,6 @@ def extract_links(source_text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _path(url: str) -> str:
-    """The comparable path of a URL: no scheme, host, query, fragment, index.html or outer slashes."""
-    url = url.split("#", 1)[0].split("?", 1)[0]
-    url = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", url, flags=re.I)
-    url = re.sub(r"(index)?\.html?$", "", url)
-    return url.strip("/").lower()
-
-
 def _name(value: str) -> str:
     """A post's name as links write it: last path part, no extension, no Jekyll date."""
     last = value.rstrip("/").rsplit("/", 1)[-1]
@@ -63,7 +57,7 @@ def link_pairs(posts: Sequence["Post"]) -> list[tuple[int, int]]:
     for i, post in enumerate(posts):
         for alias in [post.url, *post.aliases]:
             if alias:
-                by_path.setdefault(_path(alias), i)
+                by_path.setdefault(url_key(alias), i)
         for name in (post.slug, _name(post.source)):
             by_name.setdefault(name.lower(), i)
     pairs: set[tuple[int, int]] = set()
@@ -78,10 +72,10 @@ def link_pairs(posts: Sequence["Post"]) -> list[tuple[int, int]]:
 def _resolve(target: str, by_path: dict[str, int], by_name: dict[str, int]) -> int | None:
     if target.startswith("ref:"):
         return by_name.get(_name(target[4:]))
-    path = _path(target)
+    path = url_key(target)
     if path in by_path:
         return by_path[path]
-    if re.match(r"^[a-z][a-z0-9+.-]*://", target, re.I):
+    if is_absolute(target):
         return None
     return by_name.get(_name(path)) if path else None
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PostkinError
-from .posts import check_slug
+from .corpus import check_slug
 
 SITE_FILE = "postkin.json"
 POSTS_DIR = "posts"

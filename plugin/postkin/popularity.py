@@ -5,34 +5,25 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any
 
 from .errors import PostkinError
-from .posts import Post
+from .metadata import number, quote
+from .urls import url_key
+
+if TYPE_CHECKING:
+    from .corpus import Post
 
 _KEY_COLUMNS = ("url", "path", "page", "slug", "pagepath", "page path", "page_path", "pathname")
 _COUNT_COLUMNS = ("views", "pageviews", "page views", "count", "visits", "hits", "screenpageviews")
 
 
-def _normalise(key: str) -> str:
-    """'https://blog.example/2024/01/02/x/index.html' and '/2024/01/02/x' compare equal, and so do a
-    percent-encoded path (as analytics exports write non-ASCII URLs) and the decoded one."""
-    key = key.strip()
-    if "://" in key:
-        key = key.split("://", 1)[1].split("/", 1)[1] if "/" in key.split("://", 1)[1] else ""
-    key = key.split("?", 1)[0].split("#", 1)[0]
-    for suffix in ("index.html", ".html"):
-        if key.endswith(suffix):
-            key = key[: -len(suffix)]
-    return unquote(key).strip("/")
-
-
 def _number(value: Any, where: str) -> float:
     try:
-        return float(str(value).replace(",", "")) if not isinstance(value, (int, float)) else float(value)
+        views = number(value, "views")
     except ValueError:
-        raise PostkinError(f"{where}: page views {value!r} is not a number") from None
+        raise PostkinError(f"{where}: page views {quote(value)} is not a number") from None
+    return views or 0.0
 
 
 def read_pageviews(path: Path) -> dict[str, float]:
@@ -63,7 +54,7 @@ def read_pageviews(path: Path) -> dict[str, float]:
             count = lower.get("views", next((lower[c] for c in _COUNT_COLUMNS if c in lower), None))
             if key is None or count is None:
                 raise PostkinError(f"{path}: row {n} needs a url/path/slug and a views/count field")
-            out[_normalise(str(key))] = out.get(_normalise(str(key)), 0.0) + _number(count, f"{path} row {n}")
+            out[url_key(str(key))] = out.get(url_key(str(key)), 0.0) + _number(count, f"{path} row {n}")
         return out
     lines = text.splitlines()
     skipped = 0
@@ -78,7 +69,7 @@ def read_pageviews(path: Path) -> dict[str, float]:
     for n, row in enumerate(reader, skipped + 2):
         if not row.get(key_col) or not (row.get(count_col) or "").strip():
             continue  # a blank line, a totals row without a page, or a page without a count
-        key = _normalise(row[key_col])
+        key = url_key(row[key_col])
         out[key] = out.get(key, 0.0) + _number(row[count_col], f"{path} line {n}")
     return out
 
@@ -88,7 +79,7 @@ def apply_pageviews(posts: list[Post], views: dict[str, float]) -> int:
     returns how many posts matched."""
     matched = 0
     for post in posts:
-        for key in (_normalise(post.url), *(_normalise(a) for a in post.aliases), post.slug):
+        for key in (url_key(post.url), *(url_key(a) for a in post.aliases), url_key(post.slug)):
             if key in views:
                 post.popularity = views[key]
                 matched += 1

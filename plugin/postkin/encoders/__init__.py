@@ -57,6 +57,12 @@ def get_encoder(settings: Settings) -> Encoder:
     return factory(settings)
 
 
+def names() -> list[str]:
+    """Names of the registered encoders, sorted."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
 def available_cores() -> int:
     """Cores this process may run on (not the machine's count: containers and CI runners restrict it)."""
     try:

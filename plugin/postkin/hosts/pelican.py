@@ -6,7 +6,6 @@ already read and rendered every article, so a Post is made from the article's me
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -14,13 +13,13 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
 
-from ..engine import Results, Stats, build
+from ..corpus import Post
 from ..errors import PostkinError
 from ..links import all_aliases, extract_links
-from ..folder import cache_dir as default_cache_dir
+from ..metadata import as_list, lower_keys, number, opted_out
 from ..outputs import write_outputs
+from ..pipeline import Build, Stats, run as run_pipeline
 from ..popularity import apply_pageviews, read_pageviews
-from ..posts import Post, as_list, truthy
 from ..settings import Settings
 from ..text import first_paragraph, inline_text
 
@@ -28,7 +27,6 @@ from ..text import first_paragraph, inline_text
 log = logging.getLogger("pelican.plugins.postkin")
 
 SETTINGS_SOURCE = "pelicanconf.py POSTKIN"
-_PATH_KEYS = ("cache_dir", "popularity_file", "json_output")
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # Text inside these says nothing about what a post is about (code) or is not prose at all.
 _SKIP = {"pre", "script", "style", "template", "svg", "math", "noscript", "iframe"}
@@ -109,16 +107,11 @@ def resolve_settings(pelican_settings: Mapping[str, Any]) -> tuple[Settings, Pat
     Relative paths are taken from the site folder: the folder holding pelicanconf.py when it sits in
     the content folder (PATH = "."), else the content folder's parent, where pelicanconf.py usually is.
     """
-    settings = Settings.from_mapping(pelican_settings.get("POSTKIN") or {}, SETTINGS_SOURCE)
     content = Path(pelican_settings["PATH"]).resolve()
     base = content if (content / "pelicanconf.py").is_file() else content.parent
-    changes = {}
-    for key in _PATH_KEYS:
-        value = getattr(settings, key)
-        if value is not None and not Path(value).expanduser().is_absolute():
-            changes[key] = str(base / value)
-    settings = dataclasses.replace(settings, **changes)
-    return settings, default_cache_dir(settings, content)
+    settings = Settings.from_mapping(pelican_settings.get("POSTKIN") or {}, SETTINGS_SOURCE, host="pelican",
+                                     base_dir=base)
+    return settings, settings.cache_folder(content)
 
 
 def _article_key(article: Any) -> str:
@@ -132,16 +125,11 @@ def _article_key(article: Any) -> str:
 
 def post_from_article(article: Any, key: str, settings: Settings, recommendable: bool) -> Post:
     """A Post from a Pelican article (metadata and rendered HTML); raises ValueError on a bad value."""
-    metadata = getattr(article, "metadata", {}) or {}
+    metadata = lower_keys(getattr(article, "metadata", {}) or {})
     html = getattr(article, "_content", "") or ""
     headings, paras = html_text(html)
     lede = inline_text(str(metadata["summary"])) if metadata.get("summary") else first_paragraph(paras)
-    popularity = metadata.get(settings.popularity_key.lower())
-    if popularity is not None:
-        try:
-            popularity = float(str(popularity).replace(",", ""))
-        except ValueError:
-            raise ValueError(f"'{settings.popularity_key}' must be a number, got {popularity!r}") from None
+    popularity = number(metadata.get(settings.popularity_key.lower()), settings.popularity_key)
     category = getattr(article, "category", None)
     return Post(
         source=str(getattr(article, "relative_source_path", "") or article.source_path).replace("\\", "/"),
@@ -174,7 +162,7 @@ def posts_from_articles(published: Iterable[Any], others: Iterable[Any],
     posts: list[Post] = []
     articles: dict[str, Any] = {}
     for article, recommendable in candidates:
-        if "postkin" in article.metadata and not truthy(article.metadata["postkin"]):
+        if opted_out(lower_keys(article.metadata)):
             continue
         key = base = _article_key(article)
         n = 2
@@ -235,17 +223,15 @@ class SiteResults:
 def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path) -> SiteResults:
     """Embed (through the cache) and compute; set `article.postkin` on every article given."""
     posts, articles = posts_from_articles(published, others, settings)
-    if posts:
-        results = build(posts, settings, cache_dir=cache_dir)
-    else:
-        results = Results({}, {"clusters": [], "encoder": {"id": "", "dim": 0}, "post_count": 0})
+    build: Build = run_pipeline(posts, settings, cache_dir=cache_dir)
+    contexts_json, site_json = build.posts_json(), build.site.to_json()
     if settings.json_output:
-        written, removed = write_outputs(Path(settings.json_output), results.posts, results.site)
+        written, removed = write_outputs(Path(settings.json_output), contexts_json, site_json)
         log.debug("postkin: JSON outputs in %s: %d written, %d removed", settings.json_output, written, removed)
     for article in [*published, *others]:
         article.postkin = None  # opted out or unreadable: themes test `{% if article.postkin %}`
     contexts = {}
     for key, article in articles.items():
-        contexts[key] = linked_context(results.posts[key], articles)
+        contexts[key] = linked_context(contexts_json[key], articles)
         article.postkin = contexts[key]
-    return SiteResults(contexts, linked_site(results.site, articles), results.stats)
+    return SiteResults(contexts, linked_site(site_json, articles), build.stats)

@@ -1,31 +1,35 @@
-"""The `postkin-suggest-tags` pre-commit hook: suggested tags for the posts being committed.
+"""`postkin suggest-tags` and its pre-commit hook `postkin-suggest-tags`: one command, one behaviour.
 
-Exit codes follow pre-commit: 0 when every post is fine (suggestions are information), 1 when a post
-is broken, has fewer tags than --min-tags, or had tags written into it by --add (the author reviews
-the change and commits again, as with any fixer hook: the second run finds nothing to do).
+Suggested tags for the posts being committed, learnt from the rest of the blog. Exit codes follow
+pre-commit: 0 when every post is fine (suggestions are information), 1 when a post is broken, has
+fewer tags than --min-tags, or had tags written into it by --add (the author reviews the change and
+commits again, as with any fixer hook: the second run finds nothing to do).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
-from ..posts import MARKDOWN_SUFFIXES
+from ..corpus import MARKDOWN_SUFFIXES
+from ..metadata import has_front_matter
 
 
-def _has_front_matter(path: Path) -> bool:
-    """Blog posts start with front matter; a README or a deleted file is not one."""
+def _is_post_file(path: Path) -> bool:
+    """Blog posts are Markdown files that start with front matter; a README or a deleted file is not one."""
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+        return False
     try:
         with path.open("rb") as handle:
-            return handle.read(8).lstrip(b"\xef\xbb\xbf").startswith((b"---", b"+++"))
+            return has_front_matter(handle.read(8))
     except OSError:
         return False
 
 
-def _content_folder(files: list[Path]) -> Path:
+def content_folder(files: Sequence[Path]) -> Path:
     """Without --content: the deepest folder holding every committed post."""
     parents = [f.resolve().parent for f in files]
     common = parents[0]
@@ -34,80 +38,107 @@ def _content_folder(files: list[Path]) -> Path:
     return common
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="postkin-suggest-tags",
-        description="Suggest tags for the given posts from the vocabulary of the rest of the blog.")
-    parser.add_argument("files", nargs="*", type=Path, help="Markdown posts (pre-commit passes the staged ones)")
-    parser.add_argument("--content", type=Path,
-                        help="the blog's content folder (default: the folder holding all the files)")
-    parser.add_argument("--config", type=Path, help="postkin.toml or pyproject.toml (default: nearest one)")
-    parser.add_argument("--cache-dir", help="embedding cache folder (default: from settings, or beside the content)")
-    parser.add_argument("--tags-k", type=int, help="tags to suggest per post (default: settings' tags_k)")
-    parser.add_argument("--min-tags", type=int, default=0, metavar="N",
-                        help="fail for a post with fewer than N tags and show what to add")
-    parser.add_argument("--add", type=int, default=0, metavar="N",
-                        help="give a post with fewer than N tags the top suggestions up to N, written into its "
-                             "front matter, and fail so you can review")
-    return parser
+def _shown(suggestions: Sequence[tuple[str, float]]) -> str:
+    # one decimal, as in the JSON outputs: the probabilities are calibrated to about that precision
+    return ", ".join(f"{tag} ({score:.1f})" for tag, score in suggestions)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the hook on the files in argv; returns the exit code."""
-    args = _parser().parse_args(argv)
-    posts = [f for f in args.files if f.suffix.lower() in MARKDOWN_SUFFIXES and _has_front_matter(f)]
+def suggest_for_files(files: list[Path], content: Path | None, config: Path | None, flags: dict[str, Any], *,
+                      min_tags: int = 0, add: int = 0, as_json: bool = False,
+                      echo: Callable[[str], None] = print) -> int:
+    """Suggest tags for `files` (the posts among them) and act on --min-tags / --add; returns the exit code.
+
+    Raises PostkinError for a settings or cache problem (the CLI prints it as one line).
+    """
+    posts = [f for f in files if _is_post_file(f)]
     if not posts:
         return 0  # nothing that is a blog post: do not even load the blog
 
     # Heavy imports only now: a commit of a README stays instant.
-    from ..errors import PostkinError
+    from ..corpus import post_from_source
+    from ..errors import PostkinError, Problem
     from ..frontmatter_edit import add_tags
-    from ..posts import as_list, split_front_matter
+    from ..metadata import as_list, split_front_matter, tags_value
+    from ..pipeline import read_folder, suggest_tags
     from ..settings import load_settings
-    from ..suggest import suggest_for_files
 
-    content = args.content or _content_folder(posts)
-    try:
-        settings, _ = load_settings(args.config, {"tags_k": args.tags_k, "cache_dir": args.cache_dir},
-                                    search_from=content)
-        # Enough suggestions to show, to fill up to --min-tags and to --add.
-        settings = dataclasses.replace(settings, tags_k=max(settings.tags_k, args.add, args.min_tags))
-        found, problems = suggest_for_files(posts, content, settings)
-    except PostkinError as exc:
-        print(f"postkin: {exc}", file=sys.stderr)
-        return 1
+    content = content or content_folder(posts)
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in flags.items()}
+    settings, _ = load_settings(config, overrides, search_from=content)
+    # Enough suggestions to show, to fill up to --min-tags and to --add.
+    settings = dataclasses.replace(settings, tags_k=max(settings.tags_k, add, min_tags))
+
+    corpus = read_folder(content, settings)
+    root = content.resolve()
+    targets, problems, sources = [], [], set()
+    for path in posts:
+        resolved = path.resolve()
+        source = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(path)
+        try:
+            post = post_from_source(resolved.read_bytes(), source, settings.popularity_key)
+        except (OSError, ValueError, PostkinError) as exc:
+            problems.append(Problem(str(path), str(exc).split(": ", 1)[-1] if isinstance(exc, PostkinError)
+                                    else str(exc)))
+            continue
+        if post is not None:
+            targets.append((path, post))
+            sources.add(source)
+    others = [p for p in corpus.posts if p.source not in sources]
+    found = suggest_tags([post for _, post in targets], others, settings, settings.cache_folder(content)) \
+        if targets else []
+    suggested = {path: [(s.tag, round(s.score, 1)) for s in sug] for (path, _), sug in zip(targets, found)}
 
     status = 0
     for problem in problems:
-        print(f"{problem.path}: {problem.reason}")
+        echo(f"{problem.path}: {problem.reason}")
         status = 1
-    for path, suggestions in found.items():
+    if as_json:
+        echo(json.dumps({str(p): [{"tag": t, "score": s} for t, s in sug] for p, sug in suggested.items()},
+                        ensure_ascii=False, indent=1, sort_keys=True))
+    for path, suggestions in suggested.items():
         text = path.read_bytes().decode("utf-8")
-        metadata, _ = split_front_matter(text)
-        lowered = {str(k).strip().lower(): v for k, v in metadata.items()}
-        tags = as_list(lowered.get("tags", lowered.get("tag")))
-        shown = ", ".join(f"{t} ({s:.2f})" for t, s in suggestions) or "(none: the rest of the blog has no tags)"
-        print(f"{path}: suggested tags: {shown}")
-        if len(tags) < args.add and suggestions:
+        tags = as_list(tags_value(split_front_matter(text)[0]))
+        if not as_json:
+            echo(f"{path}: suggested tags: {_shown(suggestions) or '(none: the rest of the blog has no tags)'}")
+        if len(tags) < add and suggestions:
             # Top up to N tags, not N more: a second run after review finds nothing to add and passes.
-            chosen = [t for t, _ in suggestions[:args.add - len(tags)]]
+            chosen = [t for t, _ in suggestions[:add - len(tags)]]
             try:
                 edited = add_tags(text, chosen)
             except ValueError as exc:
-                print(f"{path}: tags not added: {exc}")
+                echo(f"{path}: tags not added: {exc}")
                 status = 1
             else:
                 if edited != text:
                     path.write_bytes(edited.encode("utf-8"))
                     tags += chosen
-                    print(f"{path}: added tags {', '.join(chosen)}: review the change and commit again")
+                    echo(f"{path}: added tags {', '.join(chosen)}: review the change and commit again")
                     status = 1
-        if len(tags) < args.min_tags:
-            missing = args.min_tags - len(tags)
+        if len(tags) < min_tags:
+            missing = min_tags - len(tags)
             hint = ", ".join(t for t, _ in suggestions[:missing]) or "tags of your own"
-            print(f"{path}: has {len(tags)} tag(s), needs at least {args.min_tags}; add {missing}, e.g. {hint}")
+            echo(f"{path}: has {len(tags)} tag(s), needs at least {min_tags}; add {missing}, e.g. {hint}")
             status = 1
     return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The hook's console script (`postkin-suggest-tags`): `postkin suggest-tags` on argv; the exit code."""
+    from ..cli import suggest_tags_command
+
+    try:
+        suggest_tags_command.main(args=list(sys.argv[1:] if argv is None else argv), prog_name="postkin-suggest-tags",
+                                  standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except Exception as exc:  # click's own errors (bad option, ClickException) as click prints them
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,9 @@
-"""Posts: the engine's one input type, and reading them from a folder of Markdown files.
+"""The Corpus stage: the posts of a site, read once, with their metadata, URLs and visibility.
 
-Front matter is read the way real blogs write it: YAML (`---`) or TOML (`+++`), dates in the front
-matter or in a Jekyll-style file name, tags as a list, a single string or a comma-separated string.
+`Post` is the pipeline's one input type, whatever generator the site uses; `Corpus` is a site's posts
+plus the files that could not be read. Front-matter values are read by `metadata` (the one normaliser),
+URLs compared by `urls.url_key` (the one URL normaliser). Reading a folder of Markdown posts the generic
+way (front matter, dates in Jekyll-style file names, `url_pattern`) lives here too.
 """
 
 from __future__ import annotations
@@ -11,22 +13,22 @@ import datetime as dt
 import hashlib
 import json
 import re
-import sys
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import PostkinError, Problem
 from .links import all_aliases, extract_links
+from .metadata import CATEGORY_KEYS, TAG_KEYS, as_list, first, generic_draft, lower_keys, number, opted_out, parse_date, split_front_matter
+from .popularity import apply_pageviews, read_pageviews
 from .text import first_paragraph, inline_text, paragraphs, split_markdown
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
+    from .settings import Settings
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+log = logging.getLogger("postkin")
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 LEDE_KEYS = ("lede", "description", "summary", "excerpt")
@@ -64,103 +66,11 @@ class Post:
         return date.timestamp()
 
 
-def as_list(value: Any) -> list[str]:
-    """Tags or categories as a list: accepts a list, a single string or a comma-separated string."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items: Iterable[Any] = value.split(",")
-    elif isinstance(value, (list, tuple, set)):
-        items = value
-    else:
-        items = [value]
-    out: list[str] = []
-    for item in items:
-        if item is None or isinstance(item, (dict, list)):
-            continue
-        text = str(item).strip()
-        if text and text not in out:
-            out.append(text)
-    return out
-
-
-def parse_date(value: Any) -> dt.datetime | None:
-    """A front-matter date (datetime, date, or an ISO-like string) as a datetime, or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    text = str(value).strip().replace("/", "-")
-    text = re.sub(r"\s+([+-]\d{2}:?\d{2}|Z)$", r"\1", text)  # '2014-01-01 10:00 +0900'
-    text = re.sub(r"(?<=\d[T ])(\d)(?=:\d\d)", r"0\1", text)  # '2015-12-31T1:44': a one-digit hour
-    if re.search(r"[+-]\d{4}$", text):
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d %B %Y", "%B %d, %Y"):
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"date {value!r} is not a date (use e.g. 2024-05-01 or 2024-05-01T10:00:00)")
-
-
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "on")
-    return bool(value)
-
-
 def check_slug(slug: str, source: str) -> str:
     """A slug that is safe as a file name inside the output folder, or PostkinError."""
     if _UNSAFE_SLUG.search(slug) or ".." in PurePosixPath(slug).parts or slug.startswith("."):
         raise PostkinError(f"{source}: slug {slug!r} is not allowed (no '/', '\\', '..', leading dot or control characters)")
     return slug
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(metadata, body) of a post; raises ValueError with a short reason when the front matter is broken."""
-    import frontmatter
-    import yaml
-
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if text.startswith("+++"):
-        match = re.match(r"^\+\+\+[ \t]*\r?\n(.*?)^\+\+\+[ \t]*\r?$\n?(.*)", text, re.S | re.M)
-        if not match:
-            raise ValueError("TOML front matter (+++) is not closed")
-        try:
-            return tomllib.loads(match.group(1)), match.group(2)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"TOML front matter does not parse ({exc})") from None
-    if not re.match(r"^---[ \t]*\r?\n", text):
-        return {}, text
-    handler = frontmatter.YAMLHandler()
-    try:
-        fm, body = handler.split(text)
-    except ValueError:
-        raise ValueError("YAML front matter (---) is not closed") from None
-    # libyaml (CSafeLoader) is ~10x faster than PyYAML's pure-Python loader but accepts tabs where
-    # the pure loader (and other generators) reject them. Front matter with a tab goes through the
-    # pure loader, so a blog reads the same on every machine, fast or not.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if "\t" not in fm else yaml.SafeLoader
-    try:
-        metadata = yaml.load(fm, Loader=loader)  # noqa: S506 - safe loaders only
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        # the split keeps the opening '---' line, so the mark's line is the file's line
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"front matter is not valid YAML{where}: {problem}") from None
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict):
-        raise ValueError("front matter is not a mapping of keys to values")
-    return metadata, body
 
 
 def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> Post | None:
@@ -174,9 +84,9 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         raise ValueError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
     if not text.strip():
         raise ValueError("file is empty")
-    metadata, body = split_front_matter(text)
-    metadata = {str(k).strip().lower(): v for k, v in metadata.items()}
-    if "postkin" in metadata and not truthy(metadata["postkin"]):
+    raw_metadata, body = split_front_matter(text)
+    metadata = lower_keys(raw_metadata)
+    if opted_out(metadata):
         return None
     stem = PurePosixPath(source).stem
     dated = _DATED_NAME.match(stem)
@@ -194,15 +104,7 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         except ValueError:
             raise ValueError(f"file name date {dated.group(1)}-{dated.group(2)}-{dated.group(3)} is not a date") from None
     slug = str(metadata.get("slug") or (dated.group(4) if dated else stem)).strip()
-    status = str(metadata.get("status", "")).strip().lower()
-    draft = truthy(metadata.get("draft", False)) or ("published" in metadata and not truthy(metadata["published"])) \
-        or status in ("draft", "hidden")
-    popularity = metadata.get(popularity_key.lower())
-    if popularity is not None:
-        try:
-            popularity = float(popularity)
-        except (TypeError, ValueError):
-            raise ValueError(f"'{popularity_key}' must be a number, got {popularity!r}") from None
+    popularity = number(metadata.get(popularity_key.lower()), popularity_key)
     return Post(
         source=source,
         slug=check_slug(slug, source),
@@ -210,10 +112,10 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         lede=lede,
         headings=headings,
         body="\n".join(paras),
-        tags=as_list(metadata.get("tags", metadata.get("tag"))),
-        categories=as_list(metadata.get("categories", metadata.get("category"))),
+        tags=as_list(first(metadata, *TAG_KEYS)),
+        categories=as_list(first(metadata, *CATEGORY_KEYS)),
         date=date,
-        draft=draft,
+        draft=generic_draft(metadata),
         popularity=popularity,
         slug_from_name=not metadata.get("slug"),
         links=extract_links(body),
@@ -222,13 +124,13 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
     )
 
 
-def _parser_version() -> str:
+def parser_version() -> str:
     """Changes whenever the code that turns a file into a Post changes, so cached posts never go stale."""
     global _PARSER_VERSION
     if _PARSER_VERSION is None:
         digest = hashlib.sha256()
         here = Path(__file__).parent
-        for name in ("posts.py", "text.py", "links.py"):
+        for name in ("corpus.py", "metadata.py", "text.py", "links.py", "urls.py"):
             digest.update((here / name).read_bytes())
         _PARSER_VERSION = digest.hexdigest()[:16]
     return _PARSER_VERSION
@@ -262,19 +164,54 @@ def _permalink(metadata: dict) -> str:
     return ""
 
 
-def read_posts(content_dir: Path, popularity_key: str = "views",
-               cache: "EmbeddingCache | None" = None) -> tuple[list[Post], list[Problem], int]:
-    """Every Markdown post under `content_dir`: (posts, problems, number opted out).
+@dataclass
+class Corpus:
+    """A site's posts (in a stable order: sorted by source), the files that could not be used, and
+    how many posts opted out with `postkin: false`."""
+
+    posts: list[Post]
+    problems: list[Problem] = field(default_factory=list)
+    opted_out: int = 0
+    # Posts parsed in this run (parsed-post cache key -> JSON): the pipeline stores them only once the
+    # build has succeeded, so a failed run leaves the cache as it was.
+    parsed: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def store_parsed(self, cache: "EmbeddingCache | None") -> None:
+        """Keep this run's parsed posts in the cache (called once the build has succeeded)."""
+        if cache is not None and self.parsed:
+            cache.put_parsed(parser_version(), self.parsed)
+            self.parsed = {}
+
+
+def read_corpus(content_dir: Path, settings: "Settings", cache: "EmbeddingCache | None" = None) -> Corpus:
+    """The posts of a folder of Markdown files, each with its URL and page views (see `read_posts`).
+
+    Raises PostkinError when the folder does not exist or the popularity file cannot be read.
+    """
+    posts, problems, opted, parsed = read_posts(content_dir, settings.popularity_key, cache)
+    for post in posts:
+        post.url = render_url(settings.url_pattern, post)
+    if settings.popularity_file:
+        views = read_pageviews(Path(settings.popularity_file).expanduser())
+        matched = apply_pageviews(posts, views)
+        log.debug("popularity file matched %d of %d posts", matched, len(posts))
+    return Corpus(posts, problems, opted, parsed)
+
+
+def read_posts(content_dir: Path, popularity_key: str = "views", cache: "EmbeddingCache | None" = None,
+               ) -> tuple[list[Post], list[Problem], int, dict[str, str]]:
+    """Every Markdown post under `content_dir`: (posts, problems, number opted out, posts parsed now).
 
     Files are read in sorted order so results never depend on the file system's listing order. With a
     cache, a file whose bytes (and path) were parsed before is not parsed again: parsing YAML and
-    Markdown is most of a warm build's reading time (0.37 s of 0.38 s for 18F's 509 posts).
+    Markdown is most of a warm build's reading time (0.37 s of 0.38 s for 18F's 509 posts). Posts
+    parsed now are returned (key -> JSON) for the caller to store once its run has succeeded.
     """
     if not content_dir.is_dir():
         raise PostkinError(f"{content_dir}: content folder not found")
     posts: list[Post] = []
     problems: list[Problem] = []
-    opted_out = 0
+    n_opted = 0
     files = sorted(
         p for p in content_dir.rglob("*")
         if p.suffix.lower() in MARKDOWN_SUFFIXES and p.is_file()
@@ -290,14 +227,14 @@ def read_posts(content_dir: Path, popularity_key: str = "views",
             continue
         key = hashlib.sha256(b"\0".join([source.encode(), popularity_key.encode(), raw])).hexdigest()
         raws.append((source, raw, key))
-    version = _parser_version()
+    version = parser_version()
     cached = cache.get_parsed(version, [key for _, _, key in raws]) if cache is not None else {}
     parsed_now: dict[str, str] = {}
     for source, raw, key in raws:
         if key in cached:
             post = _from_json(cached[key])
             if post is None:
-                opted_out += 1
+                n_opted += 1
             else:
                 posts.append(post)
             continue
@@ -311,13 +248,11 @@ def read_posts(content_dir: Path, popularity_key: str = "views",
             problems.append(Problem(source, str(exc)))
             continue
         if post is None:
-            opted_out += 1
+            n_opted += 1
         else:
             posts.append(post)
-    if cache is not None and parsed_now:
-        cache.put_parsed(version, parsed_now)
     disambiguate_slugs(posts)
-    return posts, problems, opted_out
+    return posts, problems, n_opted, parsed_now
 
 
 def disambiguate_slugs(posts: list[Post]) -> None:

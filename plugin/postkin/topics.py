@@ -1,4 +1,5 @@
-"""Topic clusters: spherical k-means (faiss) on post vectors, ordered by Ward clustering of centroids.
+"""The Topics stage: spherical k-means (faiss) on post vectors, ordered by Ward clustering of centroids,
+each topic named by the tags nearest its centre, with its latest and most popular posts.
 
 Ward's ordering puts similar clusters next to each other, so a list of topics reads like a map of the
 blog rather than a random shuffle (the source talk's dendrogram).
@@ -6,12 +7,21 @@ blog rather than a random shuffle (the source talk's dendrogram).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .encoders import available_cores
+
+if TYPE_CHECKING:
+    from .corpus import Post
+    from .settings import Settings
+    from .tags import Vocabulary
+
+log = logging.getLogger("postkin")
 
 
 @dataclass
@@ -93,3 +103,45 @@ def ward_order(centroids: np.ndarray) -> list[int]:
         joined = max(options, key=lambda o: similar[o[len(leaves_a) - 1], o[len(leaves_a)]])
         groups[min(a, b)] = (joined, sum_a + sum_b, n_a + n_b)
     return next(iter(groups.values()))[0]
+
+
+@dataclass
+class Topics:
+    """Topic of every post, the topics' centroids and labels, and each topic's posts listed by date
+    (newest first) and by page views (most first, posts without views left out)."""
+
+    assignment: np.ndarray  # (n,) int64; drafts get their nearest topic but are in no list
+    centroids: np.ndarray  # (k, d) float32 unit rows, in dendrogram order
+    labels: list[str]
+    by_date: list[list[int]]
+    by_views: list[list[int]]
+
+
+def find_topics(posts: "list[Post]", vectors: np.ndarray, recommendable: np.ndarray, vocab: "Vocabulary",
+                settings: "Settings") -> Topics:
+    """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k."""
+    from .tags import cluster_labels
+
+    n = len(posts)
+    published = np.flatnonzero(recommendable)
+    k = settings.clusters or default_k(len(published))
+    if len(published):
+        clus = spherical_kmeans(vectors[published], k, seed=settings.seed)
+        assignment = np.argmax(vectors @ clus.centroids.T, axis=1)  # drafts join their nearest cluster
+        assignment[published] = clus.assignment
+        centroids = clus.centroids
+    else:
+        assignment = np.zeros(n, dtype=np.int64)
+        centroids = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    labels = cluster_labels(centroids, vectors, vocab, np.where(recommendable, assignment, -1),
+                            settings.cluster_label_tags)
+    members: list[list[int]] = [[] for _ in range(len(centroids))]
+    for i in published:
+        members[int(assignment[i])].append(int(i))
+    by_date = [sorted(m, key=lambda i: (-posts[i].sort_date(), posts[i].slug)) for m in members]
+    by_views = [sorted((i for i in m if posts[i].popularity), key=lambda i: (-(posts[i].popularity or 0.0), posts[i].slug))
+                for m in members]
+    if len(published) and not any(posts[i].popularity for i in published):
+        log.info("no popularity data (front-matter key %r or popularity_file): cluster_popular lists are empty",
+                 settings.popularity_key)
+    return Topics(assignment, centroids, labels, by_date, by_views)

@@ -1,0 +1,138 @@
+"""The Features stage: what the similarity stage compares, read through the cache.
+
+    features = extract(posts, settings, cache=cache)   # embeddings, lexical index, links
+    features.vectors          # (n, d) float32, unit rows: the encoder's vectors of title + lede
+    features.lexical          # TF-IDF of each post's whole text (lexical.LexicalIndex)
+    features.links            # symmetric sparse (n, n) link weights, or None
+
+Only texts whose hash the cache lacks are embedded; only posts whose lexical text changed are
+tokenised. `from_vectors` makes the same Features from vectors a caller already has (tests, eval).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import lexical, links
+from .cache import EmbeddingCache
+from .corpus import Post
+from .encoders import Encoder, get_encoder
+from .settings import Settings
+from .text import text_hash
+
+# Embed and store this many missing texts at a time: a killed build keeps every finished batch.
+CHUNK = 256
+
+Progress = Callable[[int, int], None]  # (done, total) texts embedded
+
+
+@dataclass
+class Features:
+    """Per-post features; row i of every matrix is posts[i]."""
+
+    vectors: np.ndarray  # (n, d) float32 unit rows
+    encoder_id: str
+    lexical: lexical.LexicalIndex
+    links: Any  # scipy.sparse csr (n, n) float64 symmetric link weights (setting related_links), or None
+    embedded: int = 0  # texts embedded in this run
+    indexed: int = 0  # posts tokenised in this run
+
+
+def embed_text(post: Post, fields: Sequence[str]) -> str:
+    """The exact text embedded for a post (title + lede by default)."""
+    parts = {
+        "title": [post.title],
+        "lede": [post.lede],
+        "headings": post.headings,
+        "body": [post.body],
+    }
+    return "\n".join(p for name in fields for p in parts[name] if p)
+
+
+def lookup(texts: list[str], encoder: Encoder, cache: EmbeddingCache | None,
+           ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(hash of each text, the cached vectors found for them)."""
+    hashes = [text_hash(t) for t in texts]
+    return hashes, cache.get_many(encoder.cache_id, hashes) if cache is not None else {}
+
+
+def embed(texts: list[str], encoder: Encoder, cache: EmbeddingCache | None, batch_size: int,
+          progress: Progress | None = None, looked_up: tuple[list[str], dict[str, np.ndarray]] | None = None,
+          ) -> tuple[np.ndarray, int]:
+    """Vectors (len(texts), dim) float32 for texts, from the cache where present; returns (vectors,
+    number embedded now). Missing texts are embedded CHUNK at a time, each chunk stored at once."""
+    hashes, found = looked_up or lookup(texts, encoder, cache)
+    model = encoder.cache_id
+    missing: dict[str, str] = {}
+    for h, t in zip(hashes, texts):
+        if h not in found and h not in missing:
+            missing[h] = t
+    todo = list(missing.items())
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start:start + CHUNK]
+        vectors = np.concatenate([
+            encoder.encode([t for _, t in chunk[b:b + batch_size]]) for b in range(0, len(chunk), batch_size)
+        ]) if chunk else np.zeros((0, encoder.dim), np.float32)
+        new = {h: v for (h, _), v in zip(chunk, vectors)}
+        if cache is not None:
+            cache.put_many(model, new)
+        found.update(new)
+        if progress is not None:
+            progress(min(start + CHUNK, len(todo)), len(todo))
+    dim = next(iter(found.values())).shape[0] if found else encoder.dim
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = found[h]
+    return out, len(todo)
+
+
+def link_edges(posts: Sequence[Post], weight: float) -> Any:
+    """Symmetric sparse (n, n) matrix: `weight` where one post links to the other, or None."""
+    pairs = links.link_pairs(posts) if weight else []
+    if not pairs:
+        return None
+    import scipy.sparse as sp
+
+    i, j = np.array(pairs).T
+    edges = sp.coo_matrix((np.ones(len(i)), (i, j)), shape=(len(posts), len(posts))).tocsr()
+    return ((edges + edges.T) > 0).astype(np.float64) * weight  # either direction counts once
+
+
+def extract(posts: list[Post], settings: Settings, *, cache: EmbeddingCache | None = None,
+            encoder: Encoder | None = None, progress: Progress | None = None) -> Features:
+    """Embeddings (through the cache), the TF-IDF index and the link graph of `posts`.
+
+    Token counts found now are stored in the cache only after the embedding succeeded, so a build whose
+    encoder fails leaves the cache as it was. Raises PostkinError when the encoder cannot load.
+    """
+    encoder = encoder or get_encoder(settings)
+    texts = [embed_text(p, settings.embed_fields) for p in posts]
+    looked_up = lookup(texts, encoder, cache)
+    if hasattr(encoder, "prefetch") and len(looked_up[1]) < len(set(looked_up[0])):
+        # The model loads in background threads (zlib, numpy and sentencepiece, outside the GIL)
+        # while the posts are tokenised and the TF-IDF is built, which need no vectors. The
+        # tokenizer alone takes 0.35 s to parse: a warm build that embeds one edited title spends
+        # that time building the TF-IDF instead of waiting.
+        encoder.prefetch()
+    counts, new_counts = lexical.count_posts(posts, cache)
+    lex = lexical.build_index(counts)
+    vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
+    if cache is not None and new_counts:
+        cache.put_tokens(lexical.TOKENIZER_VERSION, new_counts)
+    return Features(vectors, encoder.cache_id, lex, link_edges(posts, settings.related_links),
+                    embedded=embedded, indexed=_counted(posts, new_counts))
+
+
+def _counted(posts: Sequence[Post], new_counts: dict[str, lexical.TokenCounts]) -> int:
+    """Posts whose token counts were computed now (posts with the same text count each)."""
+    return sum(lexical.source_key(p) in new_counts for p in posts)
+
+
+def from_vectors(posts: list[Post], vectors: np.ndarray, settings: Settings, *, encoder_id: str = "",
+                 lexical_index: lexical.LexicalIndex | None = None) -> Features:
+    """Features from vectors the caller already has (the TF-IDF is built now unless given)."""
+    lex = lexical_index if lexical_index is not None else lexical.build_index(lexical.count_posts(posts)[0])
+    return Features(np.asarray(vectors, np.float32), encoder_id, lex, link_edges(posts, settings.related_links))

@@ -1,0 +1,172 @@
+"""The one pipeline every entry point drives (CLI build, Pelican, suggest-tags and its pre-commit hook,
+eval): each stage is a typed value made by the module of the same name.
+
+    Corpus (corpus.py)  ->  Features (features.py)  ->  Similarity (similarity.py)
+        ->  Related (related.py) | Topics (topics.py) | TagSuggestions (tags.py)
+        ->  PostContext + SiteContext (context.py)  ->  outputs (outputs.py) or a host's templates
+
+    build = run(corpus.posts, settings, cache_dir=...)   # Build: contexts, site, stats
+    build.contexts["my-slug"].related[0].url
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import features as features_stage
+from . import similarity as similarity_stage
+from . import tags
+from .cache import EmbeddingCache
+from .context import PostContext, SiteContext, post_contexts, site_context
+from .corpus import Corpus, Post, check_unique_slugs, read_corpus, render_url
+from .encoders import Encoder
+from .errors import Problem
+from .features import Features, Progress
+from .related import related_posts
+from .settings import Settings
+from .topics import find_topics
+
+log = logging.getLogger("postkin")
+
+
+@dataclass
+class Stats:
+    """What a build did, for the one-line summary."""
+
+    posts: int = 0
+    embedded: int = 0
+    cached: int = 0
+    indexed: int = 0  # posts tokenised now for the lexical index (text changed or new)
+    indexed_cached: int = 0  # posts whose token counts came from the cache
+    seconds: float = 0.0
+
+
+@dataclass
+class Build:
+    """Every post's context by slug, the site-wide context, and what the build did."""
+
+    contexts: dict[str, PostContext] = field(default_factory=dict)
+    site: SiteContext = field(default_factory=SiteContext)
+    stats: Stats = field(default_factory=Stats)
+
+    def posts_json(self) -> dict[str, dict[str, Any]]:
+        """slug -> the post's context as JSON data."""
+        return {slug: ctx.to_json() for slug, ctx in self.contexts.items()}
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread inside the block: the matrices of a blog are small, and BLAS threads
+    fighting for shared cores made the fused similarity 14x slower (8.5 s vs 0.6 s on 2 busy cores)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with the bundled encoder
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
+def open_cache(cache_dir: Path | None) -> Iterator[EmbeddingCache | None]:
+    """The cache in cache_dir, or None when there is no cache folder."""
+    if cache_dir is None:
+        yield None
+        return
+    with EmbeddingCache(cache_dir) as cache:
+        yield cache
+
+
+def recommendable(posts: list[Post]) -> np.ndarray:
+    """bool (n,): posts that may be listed on other pages (not drafts)."""
+    return np.array([not p.draft for p in posts], dtype=bool)
+
+
+def compute(posts: list[Post], features: Features, settings: Settings) -> Build:
+    """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O)."""
+    n = len(posts)
+    listed = recommendable(posts)
+    vocab = tags.vocabulary(posts, listed)
+    explained = None
+    with one_blas_thread():
+        sims = similarity_stage.compute(posts, features, settings)
+        related = related_posts(sims.related, listed, settings.related_k)
+        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+        if settings.signals:
+            ok = related.idx >= 0
+            rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
+            explained = {}
+            for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
+                explained[name] = np.zeros(related.idx.shape)
+                explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
+    topics = find_topics(posts, features.vectors, listed, vocab, settings)
+    contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
+                             explained=explained)
+    return Build(contexts, site_context(posts, features, topics))
+
+
+def run(posts: list[Post], settings: Settings, *, cache_dir: Path | None = None, encoder: Encoder | None = None,
+        progress: Progress | None = None, corpus: Corpus | None = None) -> Build:
+    """Every stage for `posts` (URLs already set, or made from settings.url_pattern), through the cache.
+
+    `corpus`: the Corpus the posts came from; its freshly parsed posts are stored in the cache once
+    the build has succeeded. A site with no posts gives an empty Build without loading any model.
+    Raises PostkinError (two posts with one slug, an encoder that cannot load, a cache that fails).
+    """
+    started = time.perf_counter()
+    check_unique_slugs(posts)
+    for post in posts:
+        if not post.url:
+            post.url = render_url(settings.url_pattern, post)
+    if not posts:
+        return Build(stats=Stats(seconds=time.perf_counter() - started))
+    with open_cache(cache_dir) as cache:
+        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress)
+        if corpus is not None:
+            corpus.store_parsed(cache)
+    build = compute(posts, feats, settings)
+    build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
+                        indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
+                        seconds=time.perf_counter() - started)
+    return build
+
+
+def read_folder(content_dir: Path, settings: Settings) -> Corpus:
+    """The Corpus of a content folder, read through the cache of parsed posts."""
+    if content_dir.is_dir():
+        with open_cache(settings.cache_folder(content_dir)) as cache:
+            return read_corpus(content_dir, settings, cache)
+    return read_corpus(content_dir, settings)
+
+
+def build_folder(content_dir: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:
+    """Read a content folder and run every stage: (the Corpus, the Build)."""
+    corpus = read_folder(content_dir, settings)
+    return corpus, run(corpus.posts, settings, cache_dir=settings.cache_folder(content_dir), progress=progress,
+                       corpus=corpus)
+
+
+def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, cache_dir: Path | None,
+                 ) -> list[list[tags.Suggestion]]:
+    """Suggested tags for `targets` (new or edited posts), learnt from the tags of `others` (the rest of
+    the blog, drafts left out), with the same features and fused similarity as a build."""
+    everything = others + targets
+    with open_cache(cache_dir) as cache:
+        feats = features_stage.extract(everything, settings, cache=cache)
+    use = np.array([i < len(others) and not p.draft for i, p in enumerate(everything)], dtype=bool)
+    vocab = tags.vocabulary(everything, use)
+    query = np.arange(len(everything)) >= len(others)
+    with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
+        sims = similarity_stage.compute(everything, feats, settings)
+        suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
+    return suggestions[len(others):]
+
+
+__all__ = ["Build", "Problem", "Stats", "build_folder", "compute", "read_folder", "run", "suggest_tags"]

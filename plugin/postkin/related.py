@@ -1,0 +1,40 @@
+"""The Related stage: each post's top-k related posts by the fused similarity.
+
+A post is never its own related post, and only recommendable posts (not drafts) are listed. Ties go to
+the lower post index (posts are in source order), so equal scores list the same way in every build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .neighbours import top_k_rows
+from .similarity import FusedSimilarity
+
+
+@dataclass
+class Related:
+    """Row i: the related posts of post i, best first (indices, -1 past the end) and their fused scores."""
+
+    idx: np.ndarray  # (n, k) int64
+    fused: np.ndarray  # (n, k) float32, -inf past the end
+
+
+def related_posts(fused: FusedSimilarity, recommendable: np.ndarray, k: int) -> Related:
+    """Top-k posts of every post by fused score among the recommendable ones (bool (n,)), itself
+    excluded; computed in row blocks, so no n x n matrix is held on large sites."""
+    n = fused.n
+    idx = np.full((n, k), -1, np.int64)
+    scores = np.full((n, k), -np.inf, np.float32)
+    if k == 0 or n == 0:
+        return Related(idx, scores)
+    blocked = ~np.asarray(recommendable, bool)
+    for b in range(0, n, fused.block):
+        r = np.arange(b, min(n, b + fused.block))
+        F = fused.rows(r)
+        F[:, blocked] = -np.inf
+        F[np.arange(len(r)), r] = -np.inf
+        idx[r], scores[r] = top_k_rows(F, k)
+    return Related(idx, scores)
