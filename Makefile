@@ -1,5 +1,6 @@
-# Two entry points (see README): `make example` builds the example blog, `make test` runs every test.
-# Both create the virtual environment .venv on first use, so they work on a fresh machine.
+# Two entry points (see README): `make example` builds the example blog, `make test` runs every check
+# (lint, types, the whole test suite). Both create the virtual environment .venv on first use, so they
+# work on a fresh machine. `make test-fast` is the development loop: lint + the tests not marked slow.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= test,pelican,tfhub,ann
@@ -10,11 +11,18 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup test example clean
+.PHONY: setup lint test test-fast example clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check plugin tests benchmarks
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest
+
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 example:
 	$(MAKE) setup EXTRAS=pelican

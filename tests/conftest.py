@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import textwrap
 from pathlib import Path
@@ -15,8 +16,18 @@ import pytest
 from postkin import encoders
 from postkin.encoders import normalise
 
-# The bundled encoder keeps its inflated weights in the user's cache folder: tests use a folder of their own.
-os.environ.setdefault("POSTKIN_MODEL_CACHE", tempfile.mkdtemp(prefix="postkin-test-model-cache-"))
+# The bundled encoder keeps its inflated weights in the user's cache folder: tests use a folder of their
+# own, made once per test session (subprocesses inherit it) and removed when the session ends.
+_MODEL_CACHE: str | None = None
+if "POSTKIN_MODEL_CACHE" not in os.environ:
+    _MODEL_CACHE = tempfile.mkdtemp(prefix="postkin-test-model-cache-")
+    os.environ["POSTKIN_MODEL_CACHE"] = _MODEL_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Remove the session's model cache: 76 MB of inflated weights per test run otherwise stay in /tmp."""
+    if _MODEL_CACHE is not None:
+        shutil.rmtree(_MODEL_CACHE, ignore_errors=True)
 
 
 class FakeEncoder:

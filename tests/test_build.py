@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_post
 
 from postkin.cli import main
-
-from conftest import write_post
 
 
 def run(*args: str, ok: bool = True):
@@ -179,7 +177,7 @@ def test_drafts_get_context_but_are_never_recommended(small_blog, tmp_path, fake
 
 def test_popularity_from_pageviews_csv_and_front_matter(small_blog, tmp_path, fake_encoder):
     (tmp_path / "views.csv").write_text("Page path,Views\n/2024/01/02/python-1/,1500\npython-2,90\n")
-    write_config(tmp_path, f'encoder = "fake"\npopularity_file = "views.csv"\ncluster_k = 9\n')
+    write_config(tmp_path, 'encoder = "fake"\npopularity_file = "views.csv"\ncluster_k = 9\n')
     build(small_blog, tmp_path / "out")
     posts = load(tmp_path / "out")["posts"]
     popular = posts["python-0"]["cluster_popular"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from postkin.links import extract_links, link_pairs
 from postkin.corpus import post_from_source
+from postkin.links import extract_links, link_pairs
 
 BODY = """
 See [the launch](/2015/08/18/launch/) and [docs](https://example.gov/2016/01/02/docs/#part).

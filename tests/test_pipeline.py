@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import FakeEncoder, write_post
 
 from postkin import encoders
 from postkin.cli import main
@@ -15,8 +16,6 @@ from postkin.errors import PostkinError
 from postkin.hosts.precommit import main as hook_main
 from postkin.pipeline import Build, run
 from postkin.settings import Settings
-
-from conftest import FakeEncoder, write_post
 
 
 def _tables(cache_file: Path) -> dict[str, list]:

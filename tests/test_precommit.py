@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import write_post
+
 from postkin.frontmatter_edit import add_tags
 from postkin.hosts.precommit import main
 

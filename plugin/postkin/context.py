@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .topics import Topics
 
 
-def _iso(post: "Post") -> str | None:
+def _iso(post: Post) -> str | None:
     return post.date.isoformat() if post.date else None
 
 
@@ -44,7 +44,7 @@ class PostItem:
     signals: dict[str, float] | None = None  # with the `signals` setting: the fused score and each signal's
 
     @classmethod
-    def of(cls, post: "Post", score: float | None = None, **extra: Any) -> "PostItem":
+    def of(cls, post: Post, score: float | None = None, **extra: Any) -> PostItem:
         """The item for `post`, its score rounded to 4 decimals."""
         return cls(post.source, post.slug, post.title, post.url, _iso(post),
                    None if score is None else round(float(score), 4), **extra)
@@ -145,7 +145,7 @@ class SiteContext:
                 "clusters": [c.to_json() for c in self.clusters], "post_count": self.post_count}
 
 
-def _tag_item(suggestion: "Suggestion", signals: bool) -> TagItem:
+def _tag_item(suggestion: Suggestion, signals: bool) -> TagItem:
     # The probability comes from a model fitted on the whole blog, so any edit nudges every post's
     # probabilities. One decimal keeps that from rewriting pages: after a body edit on site_example,
     # 15 of 46 contexts changed at two decimals.
@@ -154,8 +154,8 @@ def _tag_item(suggestion: "Suggestion", signals: bool) -> TagItem:
     return TagItem(suggestion.tag, round(suggestion.score, 1), explained)
 
 
-def post_contexts(posts: "list[Post]", features: "Features", related: "Related", topics: "Topics",
-                  suggestions: "TagSuggestions", *, cluster_k: int,
+def post_contexts(posts: list[Post], features: Features, related: Related, topics: Topics,
+                  suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on."""
@@ -188,7 +188,7 @@ def post_contexts(posts: "list[Post]", features: "Features", related: "Related",
     return contexts
 
 
-def site_context(posts: "list[Post]", features: "Features", topics: "Topics") -> SiteContext:
+def site_context(posts: list[Post], features: Features, topics: Topics) -> SiteContext:
     """The site-wide context: encoder, topics in dendrogram order with their members, post count."""
     vectors = features.vectors
     return SiteContext(

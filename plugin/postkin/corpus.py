@@ -12,15 +12,27 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import PostkinError, Problem
 from .links import all_aliases, extract_links
-from .metadata import CATEGORY_KEYS, TAG_KEYS, as_list, first, generic_draft, lower_keys, number, opted_out, parse_date, split_front_matter
+from .metadata import (
+    CATEGORY_KEYS,
+    TAG_KEYS,
+    as_list,
+    first,
+    generic_draft,
+    lower_keys,
+    number,
+    opted_out,
+    parse_date,
+    split_front_matter,
+)
 from .popularity import apply_pageviews, read_pageviews
 from .text import first_paragraph, inline_text, paragraphs, split_markdown
 
@@ -69,7 +81,8 @@ class Post:
 def check_slug(slug: str, source: str) -> str:
     """A slug that is safe as a file name inside the output folder, or PostkinError."""
     if _UNSAFE_SLUG.search(slug) or ".." in PurePosixPath(slug).parts or slug.startswith("."):
-        raise PostkinError(f"{source}: slug {slug!r} is not allowed (no '/', '\\', '..', leading dot or control characters)")
+        raise PostkinError(f"{source}: slug {slug!r} is not allowed "
+                           "(no '/', '\\', '..', leading dot or control characters)")
     return slug
 
 
@@ -102,7 +115,8 @@ def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> 
         try:
             date = dt.datetime(y, m, d)
         except ValueError:
-            raise ValueError(f"file name date {dated.group(1)}-{dated.group(2)}-{dated.group(3)} is not a date") from None
+            when = "-".join(dated.groups()[:3])
+            raise ValueError(f"file name date {when} is not a date") from None
     slug = str(metadata.get("slug") or (dated.group(4) if dated else stem)).strip()
     popularity = number(metadata.get(popularity_key.lower()), popularity_key)
     return Post(
@@ -155,7 +169,7 @@ def _from_json(text: str) -> Post | None:
     return Post(**data)
 
 
-def _permalink(metadata: dict) -> str:
+def _permalink(metadata: dict[str, Any]) -> str:
     """The post's own URL from front matter, unless it is a pattern (Jekyll ':year', Hugo ':slug')."""
     for key in ("permalink", "url"):
         value = metadata.get(key)
@@ -176,14 +190,14 @@ class Corpus:
     # build has succeeded, so a failed run leaves the cache as it was.
     parsed: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def store_parsed(self, cache: "EmbeddingCache | None") -> None:
+    def store_parsed(self, cache: EmbeddingCache | None) -> None:
         """Keep this run's parsed posts in the cache (called once the build has succeeded)."""
         if cache is not None and self.parsed:
             cache.put_parsed(parser_version(), self.parsed)
             self.parsed = {}
 
 
-def read_corpus(content_dir: Path, settings: "Settings", cache: "EmbeddingCache | None" = None) -> Corpus:
+def read_corpus(content_dir: Path, settings: Settings, cache: EmbeddingCache | None = None) -> Corpus:
     """The posts of a folder of Markdown files, each with its URL and page views (see `read_posts`).
 
     Raises PostkinError when the folder does not exist or the popularity file cannot be read.
@@ -198,7 +212,7 @@ def read_corpus(content_dir: Path, settings: "Settings", cache: "EmbeddingCache 
     return Corpus(posts, problems, opted, parsed)
 
 
-def read_posts(content_dir: Path, popularity_key: str = "views", cache: "EmbeddingCache | None" = None,
+def read_posts(content_dir: Path, popularity_key: str = "views", cache: EmbeddingCache | None = None,
                ) -> tuple[list[Post], list[Problem], int, dict[str, str]]:
     """Every Markdown post under `content_dir`: (posts, problems, number opted out, posts parsed now).
 
@@ -296,5 +310,6 @@ def render_url(pattern: str, post: Post) -> str:
     try:
         url = pattern.format_map(values)
     except (KeyError, ValueError, IndexError) as exc:
-        raise PostkinError(f"url_pattern {pattern!r}: unknown field {exc}; use {{slug}} {{year}} {{month}} {{day}} {{category}} {{source_stem}}") from None
+        raise PostkinError(f"url_pattern {pattern!r}: unknown field {exc}; "
+                           "use {slug} {year} {month} {day} {category} {source_stem}") from None
     return re.sub(r"(?<!:)/{2,}", "/", url)

@@ -18,20 +18,23 @@ efcl (832, Japanese) related 0.41, tags 0.51.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import features as features_stage
 from . import lexical, similarity, tags
 from .corpus import Post
-from .encoders import get_encoder
+from .encoders import Encoder, get_encoder
 from .features import embed, embed_text
 from .neighbours import top_k_rows
-from .pipeline import one_blas_thread, open_cache, recommendable as recommendable_posts
+from .pipeline import one_blas_thread, open_cache
+from .pipeline import recommendable as recommendable_posts
 from .related import related_posts
 from .settings import Settings
 
@@ -145,7 +148,7 @@ def _unigram_tfidf(posts: list[Post]) -> Any:
                                 for p in posts]).tfidf
 
 
-def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder=None,
+def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder: Encoder | None = None,
              baselines: bool = True, progress: Callable[[str], None] | None = None) -> Report:
     """Both protocols for the configured method (and the baselines) on a blog's posts."""
     say = progress or (lambda message: None)
@@ -189,7 +192,8 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
 
         say("baselines")
 
-        def timed(name: str, related_fn=None, tags_fn=None) -> None:
+        def timed(name: str, related_fn: Callable[[], np.ndarray] | None = None,
+                  tags_fn: Callable[[], list[list[str]]] | None = None) -> None:
             started = time.perf_counter()
             r = related_dice(related_fn(), truth) if related_fn else None
             t = map_at_10(tags_fn(), test_truth) if tags_fn else None
@@ -202,7 +206,8 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         started = time.perf_counter()
         rng_idx = random_related() if n else np.zeros((3, 0, RELATED_K), int)
         rand_rel = float(np.mean([related_dice(rng_idx[s], truth) for s in range(3)])) if n else 0.0
-        rand_tags = float(np.mean([map_at_10(_rank_tags(np.random.default_rng(s).random((len(test_rows), len(vocab.keys))),
+        shape = (len(test_rows), len(vocab.keys))
+        rand_tags = float(np.mean([map_at_10(_rank_tags(np.random.default_rng(s).random(shape),
                                                          vocab, test_rows), test_truth) for s in range(3)]))
         scores.append(Score("random (3 seeds)", rand_rel, rand_tags, time.perf_counter() - started))
 
@@ -215,12 +220,12 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
 
         timed("LSI (TF-IDF + SVD 100)", lsi_related)
         for label, key in (("USE title only", "title"), ("USE title+lede+headings", "tlh")):
-            timed(label, lambda key=key: _top_related(vec[key] @ vec[key].T, recommendable))
+            timed(label, functools.partial(lambda k: _top_related(vec[k] @ vec[k].T, recommendable), key))
 
         tlh = vec["tlh"]
         train = np.flatnonzero(vocab.membership.any(axis=1))
 
-        def ranked(score_fn) -> Callable[[], list[list[str]]]:
+        def ranked(score_fn: Callable[[], np.ndarray]) -> Callable[[], list[list[str]]]:
             return lambda: _rank_tags(score_fn(), vocab, test_rows) if len(vocab.keys) else [[] for _ in test_rows]
 
         timed("tag-name embedding", tags_fn=ranked(lambda: tlh[test_rows] @ vec["tag names"].T))

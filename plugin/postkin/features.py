@@ -11,8 +11,9 @@ tokenised. `from_vectors` makes the same Features from vectors a caller already 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

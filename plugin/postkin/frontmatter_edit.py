@@ -150,9 +150,9 @@ def _edit_yaml(lines: list[str], wanted: list[str], newline: str) -> list[str]:
     if not value or value in ("~", "null", "[]", '""', "''"):
         value = f"[{', '.join(_yaml_scalar(t, True) for t in wanted)}]"
     elif value.startswith("[") and value.endswith("]"):  # flow list
-        items = ", ".join(_yaml_scalar(t, True) for t in wanted)
+        joined = ", ".join(_yaml_scalar(t, True) for t in wanted)
         inner = value[1:-1].rstrip()
-        value = f"[{inner}{', ' if inner.strip() else ''}{items}]"
+        value = f"[{inner}{', ' if inner.strip() else ''}{joined}]"
     elif "," in value:  # comma-separated string: keep the convention
         quote = value[0] if value[0] in "\"'" and value.endswith(value[0]) else ""
         inner = value[1:-1] if quote else value

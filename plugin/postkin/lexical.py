@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,18 +39,18 @@ MAX_DF = 0.5  # a term in over half the posts is a function word, in any languag
 LSI_DIM = 64
 
 
-def _parts(post: "Post") -> list[str]:
+def _parts(post: Post) -> list[str]:
     lede = post.lede if post.lede and not post.body.startswith(post.lede[:40]) else ""
     return [p for p in [post.title, post.title, lede, *post.headings] if p]
 
 
-def lexical_text(post: "Post") -> str:
+def lexical_text(post: Post) -> str:
     """The text the lexical model reads: the title twice (it is the densest summary), the lede when the
     front matter gave one (else it is the body's first paragraph already), headings, body."""
     return "\n".join([*_parts(post), strip_urls(post.body)] if post.body else _parts(post))
 
 
-def source_key(post: "Post") -> str:
+def source_key(post: Post) -> str:
     """Cache key of a post's token counts: the hash of what lexical_text is made from, so a warm build
     need not strip the URLs of every body again (0.05 s for 18F) just to look its counts up."""
     return text_hash("\n".join([*_parts(post), "\x00", post.body]))
@@ -158,7 +159,7 @@ def l2_rows(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
-def lsi(X, k: int = LSI_DIM, n_iter: int = 4, seed: int = 0, gram: np.ndarray | None = None) -> np.ndarray:
+def lsi(X: Any, k: int = LSI_DIM, n_iter: int = 4, seed: int = 0, gram: np.ndarray | None = None) -> np.ndarray:
     """Latent semantic indexing: a randomized truncated SVD of the TF-IDF (Halko et al. 2011, fixed seed),
     U*s with a sign convention and unit rows. Without `gram` it costs O(nnz * k) and forms no n x n or
     terms x terms matrix; with gram = X X^T (a blog's, already computed for the cosines) the same
@@ -191,7 +192,7 @@ def lsi(X, k: int = LSI_DIM, n_iter: int = 4, seed: int = 0, gram: np.ndarray | 
     return l2_rows(Z).astype(np.float32)
 
 
-def count_posts(posts: Iterable["Post"], cache: "EmbeddingCache | None" = None,
+def count_posts(posts: Iterable[Post], cache: EmbeddingCache | None = None,
                 ) -> tuple[list[TokenCounts], dict[str, TokenCounts]]:
     """Token counts of every post, from the cache where present: (counts in post order, the counts
     computed now by `source_key`, which the caller stores once its build has succeeded)."""

@@ -8,7 +8,8 @@ Hugo `{{< ref "slug" >}}`. They are read from the raw source, before markup is s
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .urls import is_absolute, url_key
 
@@ -23,6 +24,7 @@ _TARGET = re.compile(
 )
 _TEMPLATE_REF = re.compile(r"""\{%\s*(?:post_url|link)\s+([^\s%]+)\s*%\}|\{\{<\s*(?:rel)?ref\s+["']?([^"'\s>]+)""")
 _NOT_A_PAGE = re.compile(r"\.(png|jpe?g|gif|svg|webp|avif|pdf|zip|mp4|mp3|css|js|json|xml|txt)$", re.I)
+_NOT_A_LINK = ("mailto:", "#", "tel:", "javascript:", "{{", "{%")
 _DATED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}-")
 
 
@@ -31,7 +33,7 @@ def extract_links(source_text: str) -> list[str]:
     found: list[str] = []
     for match in _TARGET.finditer(source_text):
         target = match.group(1)
-        if target.startswith(("mailto:", "#", "tel:", "javascript:", "{{", "{%")) or _NOT_A_PAGE.search(target.split("?")[0]):
+        if target.startswith(_NOT_A_LINK) or _NOT_A_PAGE.search(target.split("?")[0]):
             continue
         found.append(target)
     for match in _TEMPLATE_REF.finditer(source_text):
@@ -46,7 +48,7 @@ def _name(value: str) -> str:
     return _DATED.sub("", last).lower()
 
 
-def link_pairs(posts: Sequence["Post"]) -> list[tuple[int, int]]:
+def link_pairs(posts: Sequence[Post]) -> list[tuple[int, int]]:
     """(i, j) pairs, sorted: post i links to post j (i != j).
 
     A site-relative link or a template reference matches a post by its URL path, an alias, its slug or
@@ -80,11 +82,11 @@ def _resolve(target: str, by_path: dict[str, int], by_name: dict[str, int]) -> i
     return by_name.get(_name(path)) if path else None
 
 
-def all_aliases(metadata: dict) -> list[str]:
+def all_aliases(metadata: dict[str, Any]) -> list[str]:
     """Other URLs a post is known by: permalink, url, aliases (Hugo), redirect_from (Jekyll)."""
     out: list[str] = []
     for key in ("permalink", "url", "aliases", "redirect_from"):
         value = metadata.get(key)
-        values: Iterable = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        values: Iterable[Any] = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         out += [str(v) for v in values if v]
     return out

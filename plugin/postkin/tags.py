@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Vocabulary:
 
 def vocabulary(posts: list[Post], use: np.ndarray | None = None) -> Vocabulary:
     """The vocabulary of tags carried by posts[i] where use[i] (default: all posts)."""
-    spellings: dict[str, Counter] = {}
+    spellings: dict[str, Counter[str]] = {}
     for i, post in enumerate(posts):
         if use is not None and not use[i]:
             continue
@@ -94,7 +94,8 @@ class Suggestion:
     signals: dict[str, float] | None = None
 
 
-def fit_logreg(A: np.ndarray, y: np.ndarray, l2: float = 10.0, iters: int = 30):
+def fit_logreg(A: np.ndarray, y: np.ndarray, l2: float = 10.0, iters: int = 30,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """L2-regularised logistic regression by Newton steps on standardised features (deterministic):
     (weights with the bias last, feature means, feature spreads)."""
     mu = A.mean(0)
@@ -118,7 +119,7 @@ def _zrow(S: np.ndarray) -> np.ndarray:
 TagSuggestions = list[list[Suggestion]]  # row i: post i's suggestions, best first
 
 
-def suggest(posts: list[Post], features: "Features", similarity: "Similarity", vocab: Vocabulary, k: int,
+def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab: Vocabulary, k: int,
             query: np.ndarray | None = None, explain: bool = False) -> TagSuggestions:
     """The TagSuggestions stage: up to k suggested tags per post (for posts where query[i]; default
     all), never a post's own tags.
@@ -130,7 +131,8 @@ def suggest(posts: list[Post], features: "Features", similarity: "Similarity", v
     """
     import scipy.sparse as sp
 
-    from .lexical import build_index as lexical_index, token_counts
+    from .lexical import build_index as lexical_index
+    from .lexical import token_counts
 
     fused, semantic, lexical = similarity.text, features.vectors, features.lexical
 
@@ -152,7 +154,7 @@ def suggest(posts: list[Post], features: "Features", similarity: "Similarity", v
     gram = similarity.lexical_gram if X is not None else None
     if gram is not None:  # a blog: centroid dots from the post-post Gram matrix, |sum|^2 = diag(Y^T K Y)
         KY = np.asarray(gram[:, train] @ Ytr, np.float64)  # (n, V): each post . each tag's sum
-        Cnrm2 = np.asarray(Ytr.multiply(KY[train]).sum(0)).ravel()
+        Cnrm2 = np.asarray(cast(Any, Ytr.multiply(KY[train])).sum(axis=0)).ravel()  # (V,)
         selfnorm = np.asarray(gram.diagonal(), np.float64)
     elif X is not None:  # a large site: sparse tag sums (tags x terms)
         Csum = sp.csr_matrix(Ytr.T @ X[train].astype(np.float64))
@@ -162,7 +164,7 @@ def suggest(posts: list[Post], features: "Features", similarity: "Similarity", v
     in_title = lexical_index([token_counts(p.title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 
-    def features(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself
+    def feature_rows(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself
         m = len(rows)
         Fr = fused.rows(rows)[:, train]
         selfY = np.zeros((m, V))
@@ -206,10 +208,10 @@ def suggest(posts: list[Post], features: "Features", similarity: "Similarity", v
     if len(train) >= MIN_TAGGED:  # self-calibration on evenly spaced tagged posts
         fit_rows = train[:: max(1, int(np.ceil(len(train) / MAX_FIT_POSTS)))]
         if len(queries) <= block and np.isin(fit_rows, queries).all():  # one feature pass serves both
-            cached = features(queries)
+            cached = feature_rows(queries)
             Ff = cached[np.searchsorted(queries, fit_rows)]
         else:
-            Ff = features(fit_rows)
+            Ff = feature_rows(fit_rows)
         w, mu, sd = fit_logreg(Ff.reshape(-1, Ff.shape[-1]), vocab.membership[fit_rows].reshape(-1).astype(float))
     else:
         w, mu, sd = DEFAULT_WEIGHTS, None, None
@@ -217,7 +219,7 @@ def suggest(posts: list[Post], features: "Features", similarity: "Similarity", v
     column = {key: j for j, key in enumerate(vocab.keys)}
     for b in range(0, len(queries), block):
         rows = queries[b:b + block]
-        Fq = cached if cached is not None else features(rows)
+        Fq = cached if cached is not None else feature_rows(rows)
         flat = Fq.reshape(-1, Fq.shape[-1])
         mu_, sd_ = (flat.mean(0), flat.std(0) + 1e-9) if mu is None else (mu, sd)  # no fit: own statistics
         contrib = ((Fq - mu_) / sd_) * w[:-1]

@@ -60,7 +60,7 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25
         kmeans.train(x)
     finally:
         faiss.omp_set_num_threads(previous)
-    centroids = kmeans.centroids.copy()
+    centroids = np.array(kmeans.centroids, dtype=np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     assignment = np.argmax(x @ centroids.T, axis=1)
     # Drop centroids that ended up with no posts, so every listed cluster has members.
@@ -97,6 +97,7 @@ def ward_order(centroids: np.ndarray) -> list[int]:
                 cost = n_a * n_b / (n_a + n_b) * float(diff @ diff)  # Ward's increase in within-cluster variance
                 if best is None or cost < best[0] - 1e-12:
                     best = (cost, a, b)
+        assert best is not None  # at least two groups remain
         _, a, b = best
         (leaves_a, sum_a, n_a), (leaves_b, sum_b, n_b) = groups.pop(a), groups.pop(b)
         options = [la + lb for la in (leaves_a, leaves_a[::-1]) for lb in (leaves_b, leaves_b[::-1])]
@@ -117,8 +118,8 @@ class Topics:
     by_views: list[list[int]]
 
 
-def find_topics(posts: "list[Post]", vectors: np.ndarray, recommendable: np.ndarray, vocab: "Vocabulary",
-                settings: "Settings") -> Topics:
+def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
+                settings: Settings) -> Topics:
     """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k."""
     from .tags import cluster_labels
 
@@ -139,8 +140,8 @@ def find_topics(posts: "list[Post]", vectors: np.ndarray, recommendable: np.ndar
     for i in published:
         members[int(assignment[i])].append(int(i))
     by_date = [sorted(m, key=lambda i: (-posts[i].sort_date(), posts[i].slug)) for m in members]
-    by_views = [sorted((i for i in m if posts[i].popularity), key=lambda i: (-(posts[i].popularity or 0.0), posts[i].slug))
-                for m in members]
+    by_views = [sorted((i for i in m if posts[i].popularity),
+                       key=lambda i: (-(posts[i].popularity or 0.0), posts[i].slug)) for m in members]
     if len(published) and not any(posts[i].popularity for i in published):
         log.info("no popularity data (front-matter key %r or popularity_file): cluster_popular lists are empty",
                  settings.popularity_key)

@@ -6,11 +6,13 @@ ScaNN (and the TensorFlow it pulls in when installed) is imported only when an i
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
 from ..errors import PostkinError
 from ..neighbours import as_f32, pad_result, register
+
 
 def _import_scann():
     # ScaNN imports TensorFlow when it is installed: keep TF's start-up chatter out of build logs.
@@ -40,7 +42,7 @@ SCANN_TREE_MIN = 20_000
 # searched, 2 dims per AH block, reorder 100 -> recall@10 0.955 at 7.8 CPU-s for 21,072 queries
 # (exact faiss: 204 CPU-s).  Without SOAR the tree caps recall: 0.906 at 100 leaves, 0.930 at 150,
 # and reordering more (250) adds nothing, so spilling is on by default.
-SCANN_DEFAULTS = {
+SCANN_DEFAULTS: dict[str, Any] = {
     "num_leaves": lambda n: max(2, round(2.4 * np.sqrt(n))),
     "leaves_to_search": lambda leaves: max(1, round(leaves * 0.03)),
     "soar_lambda": 1.5,
@@ -68,7 +70,7 @@ class ScannIndex:
         n = len(vectors)
         self.n, self.threads = n, int(threads or os.cpu_count() or 1)
         self.params: dict = {"dims_per_block": int(dims_per_block), "reorder": int(reorder)}
-        self.searcher = None
+        self.searcher: Any = None
         if n == 0:
             return
         builder = scann_ops_pybind.builder(vectors, 10, "dot_product")

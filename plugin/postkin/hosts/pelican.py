@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..corpus import Post
 from ..errors import PostkinError
 from ..links import all_aliases, extract_links
 from ..metadata import as_list, lower_keys, number, opted_out
 from ..outputs import write_outputs
-from ..pipeline import Build, Stats, run as run_pipeline
+from ..pipeline import Build, Stats
+from ..pipeline import run as run_pipeline
 from ..popularity import apply_pageviews, read_pageviews
 from ..settings import Settings
 from ..text import first_paragraph, inline_text

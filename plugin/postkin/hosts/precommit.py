@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..corpus import MARKDOWN_SUFFIXES
 from ..metadata import has_front_matter

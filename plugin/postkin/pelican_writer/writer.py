@@ -28,8 +28,9 @@ import os
 import re
 import sys
 import types
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pelican.contents import Content
 from pelican.paginator import Page, Paginator
@@ -154,7 +155,7 @@ class Fingerprinter:
             h.update(b"}")
         elif isinstance(value, (list, tuple, types.MappingProxyType)) or type(value).__name__ in (
                 "dict_items", "dict_values", "dict_keys", "OrderedSet", "deque"):
-            h.update(f"seq{{".encode())
+            h.update(b"seq{")
             for item in value:
                 self._feed(h, item, full, stack, depth + 1)
             h.update(b"}")
@@ -249,7 +250,8 @@ class _KeptMessages(logging.Filter):
         self.kept_paths = kept_paths
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == 'Writing "%s"' and record.args and record.args[0] in self.kept_paths:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.msg == 'Writing "%s"' and args and args[0] in self.kept_paths:
             record.msg = 'Kept "%s" (unchanged)'
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
@@ -259,7 +261,7 @@ class _KeptMessages(logging.Filter):
 class _Tracked:
     """Wraps a Jinja template: Pelican calls render(localcontext) for each output file."""
 
-    def __init__(self, template: Any, writer: "IncrementalWriter") -> None:
+    def __init__(self, template: Any, writer: IncrementalWriter) -> None:
         self._template = template
         self._writer = writer
 
@@ -286,7 +288,7 @@ class IncrementalWriter(Writer):
 
     @classmethod
     def bound(cls, site_context: dict[str, Any], cache_dir: Path, extras: Mapping[str, Any],
-              on_create: Any = None) -> type["IncrementalWriter"]:
+              on_create: Any = None) -> type[IncrementalWriter]:
         """A subclass for one build: the shared template context, cache folder, extra fingerprint inputs."""
         return type(cls.__name__, (cls,), {"site_context": site_context, "cache_dir": Path(cache_dir),
                                            "extras": dict(extras), "on_create": staticmethod(on_create)
@@ -338,7 +340,7 @@ class IncrementalWriter(Writer):
             h = hashlib.sha256(FORMAT.encode())
             context = self.site_context or {}
             self.fingerprinter._feed(h, {
-                "pelican": pelican.__version__,
+                "pelican": getattr(pelican, "__version__", "?"),
                 "extras": dict(self.extras),
                 "plugins": self._plugin_code(),
                 "templates": _tree_digest(self._template_folders()),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pelican.generators import ArticlesGenerator
 from pelican import __version__ as PELICAN_VERSION
+from pelican.generators import ArticlesGenerator
 from pelican.log import console
 
 from postkin import __version__

@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from postkin.errors import PostkinError
-from postkin.corpus import as_list, check_unique_slugs, post_from_source, read_posts, render_url
-
 from conftest import write_post
+
+from postkin.corpus import as_list, check_unique_slugs, post_from_source, read_posts, render_url
+from postkin.errors import PostkinError
 
 
 def test_yaml_front_matter_keys_blogs_use():
     raw = (
-        "---\ntitle: 'Hello *world*'\ndate: 2024-05-01T10:00:00+09:00\ntag: python\n"
-        "category: Dev, Tools\ndescription: The lede.\nslug: hello\nviews: 42\n---\n"
-        "Intro paragraph.\n\n## First section\n\n```\n# not a heading\n```\n\nSetext\n------\n"
-    ).encode()
+        b"---\ntitle: 'Hello *world*'\ndate: 2024-05-01T10:00:00+09:00\ntag: python\n"
+        b"category: Dev, Tools\ndescription: The lede.\nslug: hello\nviews: 42\n---\n"
+        b"Intro paragraph.\n\n## First section\n\n```\n# not a heading\n```\n\nSetext\n------\n"
+    )
     post = post_from_source(raw, "a/b.md")
     assert post.title == "Hello world"
     assert post.slug == "hello"
@@ -31,7 +30,7 @@ def test_yaml_front_matter_keys_blogs_use():
 
 
 def test_toml_front_matter_and_comma_separated_tags():
-    raw = '+++\ntitle = "Hugo post"\ndate = 2023-02-03\ntags = "a, b,  c"\ndraft = true\n+++\nBody text here.\n'.encode()
+    raw = b'+++\ntitle = "Hugo post"\ndate = 2023-02-03\ntags = "a, b,  c"\ndraft = true\n+++\nBody text here.\n'
     post = post_from_source(raw, "hugo.md")
     assert post.title == "Hugo post" and post.tags == ["a", "b", "c"] and post.draft
     assert post.date == dt.datetime(2023, 2, 3)

