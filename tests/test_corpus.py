@@ -1,4 +1,5 @@
-"""Reading posts: front matter forms real blogs use, dates, tags, drafts, opt-out, bad files."""
+"""The generic dialect (a folder of Markdown posts without a generator): front matter forms real blogs
+use, dates, tags, drafts, opt-out, bad files, files that are not posts, and the parsed-post cache."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ import datetime as dt
 import pytest
 from conftest import write_post
 
-from postkin.corpus import as_list, check_unique_slugs, post_from_source, read_posts, render_url
+from postkin.corpus import check_unique_slugs, render_url
+from postkin.dialects import read_site
+from postkin.dialects.generic import post_from_source
 from postkin.errors import PostkinError
+from postkin.metadata import as_list
+from postkin.settings import Settings
+
+
+def read_posts(folder, cache=None):
+    """(posts, problems, opted out, parsed now) of a folder read by the generic dialect."""
+    corpus = read_site(folder, Settings(), cache)
+    return corpus.posts, corpus.problems, corpus.opted_out, corpus.parsed
 
 
 def test_yaml_front_matter_keys_blogs_use():
@@ -18,7 +29,7 @@ def test_yaml_front_matter_keys_blogs_use():
         b"Intro paragraph.\n\n## First section\n\n```\n# not a heading\n```\n\nSetext\n------\n"
     )
     post = post_from_source(raw, "a/b.md")
-    assert post.title == "Hello world"
+    assert post.title == "Hello *world*" and post.plain_title == "Hello world"  # shown as written
     assert post.slug == "hello"
     assert post.tags == ["python"]
     assert post.categories == ["Dev", "Tools"]
@@ -105,7 +116,7 @@ def test_url_pattern():
 
 
 def test_dates_blogs_write():
-    from postkin.corpus import parse_date
+    from postkin.metadata import parse_date
 
     assert parse_date("2015-12-31T1:44") == dt.datetime(2015, 12, 31, 1, 44)
     assert parse_date("2014-08-19 08:23 +0900").utcoffset() == dt.timedelta(hours=9)
@@ -115,6 +126,7 @@ def test_dates_blogs_write():
 def test_parsed_posts_come_back_identical_from_the_cache(tmp_path, monkeypatch):
     from postkin import corpus as posts_module
     from postkin.cache import EmbeddingCache
+    from postkin.dialects.generic import GenericDialect
 
     content = tmp_path / "content"
     write_post(content, "2024-01-02-a.md", "title: A\ndate: 2024-01-02T10:00:00+09:00\ntags: [x, y]\nviews: 3",
@@ -128,9 +140,9 @@ def test_parsed_posts_come_back_identical_from_the_cache(tmp_path, monkeypatch):
         assert sorted(first[3]) != [] and cache.get_parsed(posts_module.parser_version(), first[3]) == {}
         cache.put_parsed(posts_module.parser_version(), first[3])  # what a build does once it succeeded
         parsed = []
-        real = posts_module.post_from_source
-        monkeypatch.setattr(posts_module, "post_from_source",
-                            lambda raw, source, *a: parsed.append(source) or real(raw, source, *a))
+        real = GenericDialect.document
+        monkeypatch.setattr(GenericDialect, "document",
+                            lambda self, raw, source, path: parsed.append(source) or real(self, raw, source, path))
         again = read_posts(content, cache=cache)
     assert fresh[:3] == first[:3] == again[:3] and again[3] == {}
     assert parsed == ["bad.md"]  # only the broken file is parsed again: the others come from the cache

@@ -22,7 +22,8 @@ GOLDEN = Path(__file__).parent / "golden" / "blog"
 SCHEMA = Path(__file__).resolve().parents[1] / "plugin" / "postkin" / "schema" / "postkin.schema.json"
 
 POSTS = {
-    "2024-01-03-vacuum.md": ('title: "Tuning autovacuum"\ntags: [postgresql, databases]\nviews: 1200',
+    "2024-01-03-vacuum.md": ('title: "Tuning autovacuum"\ntags: [postgresql, databases]\nviews: 1200\n'
+                             'lang: en\ntranslationKey: vacuum',
                              "Dead tuples and bloat.\n\n## vacuum\n\npostgresql vacuum autovacuum bloat tuples\n"),
     "2024-01-05-indexes.md": ('title: "Partial indexes"\ntags: [postgresql]\nviews: "2,400"',
                               "See [vacuum](/2024/01/03/vacuum/).\n\npostgresql index planner partial\n"),
@@ -38,7 +39,10 @@ POSTS = {
                              "pip wheels python packaging virtualenv\n"),
     "2024-04-09-uv.md": ('title: "Moving to uv"\ntags: [python]\ndescription: "uv replaced pip-tools."',
                          "uv python lock packaging\n"),
-    "2024-05-01-ja-vacuum.md": ('title: "autovacuum の調整"\ntags: [postgresql]', "PostgreSQL の vacuum と bloat\n"),
+    "2024-05-01-ja-vacuum.md": ('title: "autovacuum の調整"\ntags: [postgresql]\nlang: ja\ntranslationKey: vacuum',
+                                "PostgreSQL の vacuum と bloat\n"),
+    "2024-05-02-hidden.md": ('title: "Old grid notes"\ntags: [css]\nhidden: true', "css grid notes\n"),
+    "2099-06-01-scheduled.md": ('title: "Grid <details> & 2*3"\ntags: [css]', "css grid scheduled\n"),
     "no-date.md": ('title: "Notes without a date"\ntags: [performance]', "profiling python performance\n"),
 }
 

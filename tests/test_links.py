@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postkin.corpus import post_from_source
+from postkin.dialects.generic import post_from_source
 from postkin.links import extract_links, link_pairs
 
 BODY = """

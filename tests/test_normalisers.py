@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from postkin.corpus import post_from_source
+from postkin.dialects.generic import post_from_source
 from postkin.links import link_pairs
 from postkin.metadata import as_list, number, split_front_matter, tags_value
 from postkin.popularity import apply_pageviews

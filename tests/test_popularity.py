@@ -17,7 +17,7 @@ def test_pageviews_file_not_utf8_is_one_line_error(tmp_path):
 
 def test_pageviews_match_percent_encoded_paths_and_permalinks(tmp_path):
     """Analytics exports percent-encode non-ASCII paths and report a post's permalink, not postkin's URL."""
-    from postkin.corpus import post_from_source
+    from postkin.dialects.generic import post_from_source
     from postkin.popularity import apply_pageviews
 
     ja = post_from_source("---\ntitle: 猫\ndate: 2024-01-02\nslug: 猫の話\n---\nbody\n".encode(), "2024-01-02-neko.md")

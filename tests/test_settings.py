@@ -119,3 +119,10 @@ def test_one_path_resolver_for_every_host(tmp_path):
     assert settings.encoder_handle == str(tmp_path / "models" / "mine")
     assert settings.json_output == str(tmp_path / "data") and settings.popularity_file == str(tmp_path / "v.csv")
     assert cache == tmp_path / ".postkin-cache"
+
+
+def test_generators_in_the_schema_are_the_dialects():
+    from postkin.dialects import GENERATORS as DIALECTS
+    from postkin.settings import GENERATORS
+
+    assert GENERATORS == DIALECTS

@@ -64,11 +64,24 @@ def _settings(config: Path | None, content: Path, overrides: dict[str, Any]) -> 
 
 
 def _report_problems(corpus: Corpus, content: Path, strict: bool) -> None:
-    """One warning line per unreadable post; in strict mode, an error after listing them."""
+    """One warning line per unreadable post (an error after listing them in strict mode), the files that
+    are not posts under --verbose, and one line when the site has no posts at all."""
+    base = corpus.content or content
+    log.debug("read %s as %s site: %d posts, %d files that are not posts", content,
+              "a generic" if corpus.dialect == "generic" else f"a {corpus.dialect}", len(corpus.posts),
+              len(corpus.not_posts))
+    for problem in corpus.not_posts:
+        log.debug("%s: %s", base / problem.path, problem.reason)
     for problem in corpus.problems:
-        log.warning("%s: skipped: %s", content / problem.path, problem.reason)
+        log.warning("%s: skipped: %s", base / problem.path, problem.reason)
     if corpus.problems and strict:
         raise click.ClickException(f"{len(corpus.problems)} post(s) could not be read (strict mode)")
+    if not corpus.posts and not corpus.problems:
+        found = f"{len(corpus.not_posts)} Markdown file(s), none of them a post" if corpus.not_posts \
+            else "no Markdown files"
+        log.warning("%s: no posts found (%s, read as %s); check the folder or the generator setting",
+                    base, found, "a generic folder of posts" if corpus.dialect == "generic" else
+                    f"a {corpus.dialect} site")
 
 
 _common = [
@@ -119,8 +132,7 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
         settings = _settings(config, content, flags)
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        results = run(corpus.posts, settings, cache_dir=settings.cache_folder(content),
-                      progress=_progress(sys.stderr.isatty()), corpus=corpus)
+        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
         written, removed = write_outputs(out, results.posts_json(), results.site.to_json())
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
@@ -184,7 +196,7 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
         settings = _settings(config, content, flags)
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        report = evaluate(corpus.posts, settings, settings.cache_folder(content), baselines=not no_baselines,
+        report = evaluate(corpus.posts, settings, corpus.cache_dir, baselines=not no_baselines,
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None

@@ -42,6 +42,7 @@ class PostItem:
     score: float | None = None  # cosine of the two posts' embeddings, 4 decimals (None in topic member lists)
     popularity: float | None = None  # page views, in "popular" lists only
     signals: dict[str, float] | None = None  # with the `signals` setting: the fused score and each signal's
+    lang: str | None = None  # in "translations" only: the translation's language
 
     @classmethod
     def of(cls, post: Post, score: float | None = None, **extra: Any) -> PostItem:
@@ -59,6 +60,8 @@ class PostItem:
             out["signals"] = self.signals
         if self.popularity is not None:
             out["popularity"] = self.popularity
+        if self.lang is not None:
+            out["lang"] = self.lang
         return out
 
 
@@ -95,7 +98,9 @@ class PostContext:
     url: str
     title: str
     date: str | None
-    draft: bool
+    draft: bool  # true: the post is listed on no other page (a draft, hidden, scheduled or expired)
+    lang: str = ""
+    translations: list[PostItem] = field(default_factory=list)
     related: list[PostItem] = field(default_factory=list)
     cluster: TopicRef | None = None
     cluster_latest: list[PostItem] = field(default_factory=list)
@@ -106,7 +111,8 @@ class PostContext:
         """The context as in `posts/<slug>.json` and in `postkin.json`'s `posts`."""
         return {
             "source": self.source, "slug": self.slug, "url": self.url, "title": self.title, "date": self.date,
-            "draft": self.draft,
+            "draft": self.draft, "lang": self.lang,
+            "translations": [item.to_json() for item in self.translations],
             "related": [item.to_json() for item in self.related],
             "cluster": {"id": self.cluster.id, "label": self.cluster.label} if self.cluster else None,
             "cluster_latest": [item.to_json() for item in self.cluster_latest],
@@ -156,17 +162,32 @@ def _tag_item(suggestion: Suggestion, signals: bool) -> TagItem:
 
 def post_contexts(posts: list[Post], features: Features, related: Related, topics: Topics,
                   suggestions: TagSuggestions, *, cluster_k: int,
-                  explained: dict[str, np.ndarray] | None = None) -> dict[str, PostContext]:
+                  explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
+                  lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
-    pair, shown with the fused score when the `signals` setting is on."""
+    pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
+    may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
+    `groups`: (n,) translation groups (-1: none)."""
     vectors = features.vectors
+    n = len(posts)
+    shown = np.ones(n, bool) if listed is None else listed
+    members: dict[int, list[int]] = {}
+    if groups is not None:
+        for j in np.flatnonzero(groups >= 0):
+            members.setdefault(int(groups[j]), []).append(int(j))
     contexts: dict[str, PostContext] = {}
     for i, post in enumerate(posts):
         c = int(topics.assignment[i]) if len(topics.centroids) else None
         by_date = topics.by_date[c] if c is not None else []
         by_views = topics.by_views[c] if c is not None else []
+        if lang_ids is not None:  # lists keep to the post's language
+            by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
+            by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
         latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
         popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
+        group = int(groups[i]) if groups is not None else -1
+        translations = sorted((j for j in members.get(group, []) if j != i and shown[j]),
+                              key=lambda j: (posts[j].lang, posts[j].source))
         items = []
         for r, (j, s) in enumerate(zip(related.idx[i], related.fused[i])):
             if j < 0:
@@ -177,7 +198,9 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
                            **{name: round(float(cos[i, r]), 4) for name, cos in explained.items()}}
             items.append(PostItem.of(posts[j], vectors[i] @ vectors[j], signals=signals))
         contexts[post.slug] = PostContext(
-            source=post.source, slug=post.slug, url=post.url, title=post.title, date=_iso(post), draft=post.draft,
+            source=post.source, slug=post.slug, url=post.url, title=post.title, date=_iso(post),
+            draft=not bool(shown[i]), lang=post.lang,
+            translations=[PostItem.of(posts[j], lang=posts[j].lang) for j in translations],
             related=items,
             cluster=TopicRef(c, topics.labels[c]) if c is not None else None,
             cluster_latest=[PostItem.of(posts[j], vectors[i] @ vectors[j]) for j in latest],

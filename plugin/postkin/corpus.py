@@ -1,9 +1,9 @@
 """The Corpus stage: the posts of a site, read once, with their metadata, URLs and visibility.
 
 `Post` is the pipeline's one input type, whatever generator the site uses; `Corpus` is a site's posts
-plus the files that could not be read. Front-matter values are read by `metadata` (the one normaliser),
-URLs compared by `urls.url_key` (the one URL normaliser). Reading a folder of Markdown posts the generic
-way (front matter, dates in Jekyll-style file names, `url_pattern`) lives here too.
+plus the files that could not be read. Reading a site the way its generator does is the dialects'
+job (`postkin.dialects`): front-matter values are read by `metadata` (the one normaliser), URLs
+compared by `urls.url_key` (the one URL normaliser).
 """
 
 from __future__ import annotations
@@ -19,41 +19,26 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .errors import PostkinError, Problem
-from .links import all_aliases, extract_links
-from .metadata import (
-    CATEGORY_KEYS,
-    TAG_KEYS,
-    as_list,
-    first,
-    generic_draft,
-    lower_keys,
-    number,
-    opted_out,
-    parse_date,
-    split_front_matter,
-)
-from .popularity import apply_pageviews, read_pageviews
-from .text import first_paragraph, inline_text, paragraphs, split_markdown
 
 if TYPE_CHECKING:
     from .cache import EmbeddingCache
-    from .settings import Settings
 
 log = logging.getLogger("postkin")
 
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-LEDE_KEYS = ("lede", "description", "summary", "excerpt")
-_DATED_NAME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-(.+)$")
 _UNSAFE_SLUG = re.compile(r"[\x00-\x1f/\\]|^\.+$|^$")
 
 
 @dataclass
 class Post:
-    """One blog post as the engine sees it, whatever site generator it came from."""
+    """One blog post as the pipeline sees it, whatever site generator it came from. Display fields
+    (title, tags, categories, url, date) are exactly as the author or the generator wrote them; only the
+    embedded and indexed text is cleaned of markup."""
 
     source: str  # path relative to the content folder, with '/' separators
-    slug: str
+    slug: str  # the post's key: unique in the corpus, the name of its posts/<slug>.json
     title: str
     url: str = ""
     lede: str = ""
@@ -69,6 +54,19 @@ class Post:
     permalink: str = ""  # the URL the front matter gives (Jekyll permalink, Hugo url): wins over url_pattern
     url_slug: str = ""  # the slug for {slug} in url_pattern when `slug` had to be made unique
     aliases: list[str] = field(default_factory=list)  # other URLs of this post (permalink, redirect_from)
+    lang: str = ""  # language code ('' when the site declares none and the post names none)
+    translation_key: str = ""  # posts sharing a non-empty key are translations of one another
+    ref: str = ""  # the generator's own identifier of the page, as its templates read it (Hugo .Path...)
+    publish_date: dt.datetime | None = None  # not listed before this moment (unless the site builds future posts)
+    expiry_date: dt.datetime | None = None  # not listed after this moment (Hugo expiryDate)
+
+    @property
+    def plain_title(self) -> str:
+        """The title as text (Markdown and HTML markup removed, entities decoded): what is embedded and
+        indexed. What is shown is `title`, exactly as written."""
+        from .text import inline_text
+
+        return inline_text(self.title)
 
     def sort_date(self) -> float:
         """Seconds since the epoch (naive dates read as UTC); undated posts sort as oldest."""
@@ -86,65 +84,15 @@ def check_slug(slug: str, source: str) -> str:
     return slug
 
 
-def post_from_source(raw: bytes, source: str, popularity_key: str = "views") -> Post | None:
-    """A Post from a Markdown file's bytes; None when the post opts out (`postkin: false`).
-
-    Raises ValueError with a one-line reason when the file cannot be used.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
-    if not text.strip():
-        raise ValueError("file is empty")
-    raw_metadata, body = split_front_matter(text)
-    metadata = lower_keys(raw_metadata)
-    if opted_out(metadata):
-        return None
-    stem = PurePosixPath(source).stem
-    dated = _DATED_NAME.match(stem)
-    headings, prose = split_markdown(body)
-    paras = paragraphs(prose)
-    title = inline_text(str(metadata.get("title") or "")) or (dated.group(4) if dated else stem).replace("-", " ")
-    lede = next((inline_text(str(metadata[k])) for k in LEDE_KEYS if metadata.get(k)), "") or first_paragraph(paras)
-    if not (title or lede or paras or headings):
-        raise ValueError("post has no title and no text")
-    date = parse_date(metadata.get("date"))
-    if date is None and dated:
-        y, m, d = (int(g) for g in dated.groups()[:3])
-        try:
-            date = dt.datetime(y, m, d)
-        except ValueError:
-            when = "-".join(dated.groups()[:3])
-            raise ValueError(f"file name date {when} is not a date") from None
-    slug = str(metadata.get("slug") or (dated.group(4) if dated else stem)).strip()
-    popularity = number(metadata.get(popularity_key.lower()), popularity_key)
-    return Post(
-        source=source,
-        slug=check_slug(slug, source),
-        title=title,
-        lede=lede,
-        headings=headings,
-        body="\n".join(paras),
-        tags=as_list(first(metadata, *TAG_KEYS)),
-        categories=as_list(first(metadata, *CATEGORY_KEYS)),
-        date=date,
-        draft=generic_draft(metadata),
-        popularity=popularity,
-        slug_from_name=not metadata.get("slug"),
-        links=extract_links(body),
-        permalink=_permalink(metadata),
-        aliases=all_aliases(metadata),
-    )
-
-
 def parser_version() -> str:
     """Changes whenever the code that turns a file into a Post changes, so cached posts never go stale."""
     global _PARSER_VERSION
     if _PARSER_VERSION is None:
         digest = hashlib.sha256()
         here = Path(__file__).parent
-        for name in ("corpus.py", "metadata.py", "text.py", "links.py", "urls.py"):
+        names = ["corpus.py", "metadata.py", "text.py", "links.py", "urls.py"]
+        names += sorted(f"dialects/{p.name}" for p in (here / "dialects").glob("*.py"))
+        for name in names:
             digest.update((here / name).read_bytes())
         _PARSER_VERSION = digest.hexdigest()[:16]
     return _PARSER_VERSION
@@ -153,19 +101,28 @@ def parser_version() -> str:
 _PARSER_VERSION: str | None = None
 
 
-def _to_json(post: Post | None) -> str:
+_DATE_FIELDS = ("date", "publish_date", "expiry_date")
+
+
+def post_to_json(post: Post | None) -> str:
+    """A parsed post (None: opted out) as JSON text, for the parsed-post cache."""
     if post is None:
         return "null"
     data = dataclasses.asdict(post)
-    data["date"] = post.date.isoformat() if post.date else None
+    for name in _DATE_FIELDS:
+        data[name] = data[name].isoformat() if data[name] else None
     return json.dumps(data, ensure_ascii=False)
 
 
-def _from_json(text: str) -> Post | None:
+def post_from_json(text: str) -> Post | str | None:
+    """What post_to_json wrote: a Post, None (opted out), or the reason a file is not a post."""
     data = json.loads(text)
     if data is None:
         return None
-    data["date"] = dt.datetime.fromisoformat(data["date"]) if data["date"] else None
+    if "not_a_post" in data:
+        return str(data["not_a_post"])
+    for name in _DATE_FIELDS:
+        data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
     return Post(**data)
 
 
@@ -180,8 +137,9 @@ def _permalink(metadata: dict[str, Any]) -> str:
 
 @dataclass
 class Corpus:
-    """A site's posts (in a stable order: sorted by source), the files that could not be used, and
-    how many posts opted out with `postkin: false`."""
+    """A site's posts (in a stable order: sorted by source), the files that could not be used, the
+    files that are not posts under the site's generator, how many posts opted out (`postkin: false`),
+    and what the site declares (its dialect, languages, whether it builds future or expired posts)."""
 
     posts: list[Post]
     problems: list[Problem] = field(default_factory=list)
@@ -189,6 +147,15 @@ class Corpus:
     # Posts parsed in this run (parsed-post cache key -> JSON): the pipeline stores them only once the
     # build has succeeded, so a failed run leaves the cache as it was.
     parsed: dict[str, str] = field(default_factory=dict, repr=False)
+    not_posts: list[Problem] = field(default_factory=list)
+    dialect: str = "generic"
+    languages: tuple[str, ...] = ()
+    build_future: bool = False
+    build_expired: bool = False
+    base_path: str = ""
+    root: Path | None = None
+    content: Path | None = None
+    cache_dir: Path | None = None  # where this site's cache lives (None: no cache)
 
     def store_parsed(self, cache: EmbeddingCache | None) -> None:
         """Keep this run's parsed posts in the cache (called once the build has succeeded)."""
@@ -197,76 +164,32 @@ class Corpus:
             self.parsed = {}
 
 
-def read_corpus(content_dir: Path, settings: Settings, cache: EmbeddingCache | None = None) -> Corpus:
-    """The posts of a folder of Markdown files, each with its URL and page views (see `read_posts`).
-
-    Raises PostkinError when the folder does not exist or the popularity file cannot be read.
-    """
-    posts, problems, opted, parsed = read_posts(content_dir, settings.popularity_key, cache)
-    for post in posts:
-        post.url = render_url(settings.url_pattern, post)
-    if settings.popularity_file:
-        views = read_pageviews(Path(settings.popularity_file).expanduser())
-        matched = apply_pageviews(posts, views)
-        log.debug("popularity file matched %d of %d posts", matched, len(posts))
-    return Corpus(posts, problems, opted, parsed)
+def clock() -> dt.datetime:
+    """Now, in UTC (one place, so tests can set the time)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
-def read_posts(content_dir: Path, popularity_key: str = "views", cache: EmbeddingCache | None = None,
-               ) -> tuple[list[Post], list[Problem], int, dict[str, str]]:
-    """Every Markdown post under `content_dir`: (posts, problems, number opted out, posts parsed now).
+def listed(posts: list[Post], *, build_future: bool = False, build_expired: bool = False,
+           now: dt.datetime | None = None) -> np.ndarray:
+    """bool (n,): posts that may be listed on other pages. Not drafts (nor `hidden` posts, which
+    dialects mark as drafts), not yet published unless the site builds future posts, not expired unless
+    it builds expired ones. Decided at build time, not when the file is read: a scheduled post appears
+    on the first build after its date without its file changing."""
+    now = now or clock()
 
-    Files are read in sorted order so results never depend on the file system's listing order. With a
-    cache, a file whose bytes (and path) were parsed before is not parsed again: parsing YAML and
-    Markdown is most of a warm build's reading time (0.37 s of 0.38 s for 18F's 509 posts). Posts
-    parsed now are returned (key -> JSON) for the caller to store once its run has succeeded.
-    """
-    if not content_dir.is_dir():
-        raise PostkinError(f"{content_dir}: content folder not found")
-    posts: list[Post] = []
-    problems: list[Problem] = []
-    n_opted = 0
-    files = sorted(
-        p for p in content_dir.rglob("*")
-        if p.suffix.lower() in MARKDOWN_SUFFIXES and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(content_dir).parts)
-    )
-    raws: list[tuple[str, bytes, str]] = []
-    for path in files:
-        source = path.relative_to(content_dir).as_posix()
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            problems.append(Problem(source, f"cannot read ({exc.strerror})"))
-            continue
-        key = hashlib.sha256(b"\0".join([source.encode(), popularity_key.encode(), raw])).hexdigest()
-        raws.append((source, raw, key))
-    version = parser_version()
-    cached = cache.get_parsed(version, [key for _, _, key in raws]) if cache is not None else {}
-    parsed_now: dict[str, str] = {}
-    for source, raw, key in raws:
-        if key in cached:
-            post = _from_json(cached[key])
-            if post is None:
-                n_opted += 1
-            else:
-                posts.append(post)
-            continue
-        try:
-            post = post_from_source(raw, source, popularity_key)
-            parsed_now[key] = _to_json(post)
-        except PostkinError as exc:
-            problems.append(Problem(source, str(exc).split(": ", 1)[-1]))
-            continue
-        except ValueError as exc:
-            problems.append(Problem(source, str(exc)))
-            continue
-        if post is None:
-            n_opted += 1
-        else:
-            posts.append(post)
-    disambiguate_slugs(posts)
-    return posts, problems, n_opted, parsed_now
+    def aware(when: dt.datetime) -> dt.datetime:
+        return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+    out = np.ones(len(posts), dtype=bool)
+    for i, post in enumerate(posts):
+        publish = post.publish_date or post.date
+        if post.draft:
+            out[i] = False
+        elif not build_future and publish is not None and aware(publish) > now:
+            out[i] = False
+        elif not build_expired and post.expiry_date is not None and aware(post.expiry_date) <= now:
+            out[i] = False
+    return out
 
 
 def disambiguate_slugs(posts: list[Post]) -> None:

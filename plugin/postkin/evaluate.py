@@ -164,7 +164,7 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
     test_truth = [truth[i] for i in test_rows]
     texts: dict[str, list[str]] = {}
     if baselines:
-        texts["title"] = [p.title for p in posts]
+        texts["title"] = [p.plain_title for p in posts]
         texts["tlh"] = [embed_text(p, ("title", "lede", "headings")) for p in posts]
         texts["tag names"] = [vocab.display[k] for k in vocab.keys]
     with open_cache(cache_dir) as cache:

@@ -45,7 +45,7 @@ class Features:
 def embed_text(post: Post, fields: Sequence[str]) -> str:
     """The exact text embedded for a post (title + lede by default)."""
     parts = {
-        "title": [post.title],
+        "title": [post.plain_title],
         "lede": [post.lede],
         "headings": post.headings,
         "body": [post.body],

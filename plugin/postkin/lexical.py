@@ -41,7 +41,8 @@ LSI_DIM = 64
 
 def _parts(post: Post) -> list[str]:
     lede = post.lede if post.lede and not post.body.startswith(post.lede[:40]) else ""
-    return [p for p in [post.title, post.title, lede, *post.headings] if p]
+    title = post.plain_title
+    return [p for p in [title, title, lede, *post.headings] if p]
 
 
 def lexical_text(post: Post) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -24,6 +24,8 @@ else:  # pragma: no cover - Python 3.10
 # anything that walks or prints the value explodes (a title of 5.5 GB). Front matter that uses aliases
 # is measured first, counting every value as often as aliases repeat it.
 MAX_EXPANDED_VALUES = 10_000
+# Files any dialect may read as posts.
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 # The keys tags and categories are read from, in order (the first present wins).
 TAG_KEYS = ("tags", "tag")
 CATEGORY_KEYS = ("categories", "category")
@@ -188,17 +190,33 @@ def opted_out(metadata: Mapping[str, Any]) -> bool:
     return "postkin" in metadata and not truthy(metadata["postkin"])
 
 
-def parse_date(value: Any) -> dt.datetime | None:
-    """A front-matter date (datetime, date, or an ISO-like string) as a datetime, or None when absent.
+# Eleventy's documented date keywords: the file's own dates (https://www.11ty.dev/docs/dates/).
+FILE_DATE_KEYWORDS = {"created": "created", "last modified": "modified",
+                      "git created": "created", "git last modified": "modified"}
 
-    Raises ValueError (value quoted, cut short) when the value is not a date.
+
+def parse_date(value: Any, file_dates: Callable[[str], dt.datetime | None] | None = None) -> dt.datetime | None:
+    """A front-matter date as a datetime, or None when absent.
+
+    Accepts a datetime, a date, an ISO-like string, a mapping with `created` (Material for MkDocs'
+    `date: {created: ..., updated: ...}`), and Eleventy's keywords `Created` / `Last Modified` (and
+    their `git` forms), which `file_dates("created" | "modified")` answers from the file itself (None
+    without it: the keyword is then no date). Raises ValueError (value quoted, cut short) otherwise.
     """
     if value is None or value == "":
         return None
+    if isinstance(value, Mapping):
+        lowered = lower_keys(value)
+        if "created" not in lowered:
+            raise ValueError(f"date {quote(value)} is a mapping without 'created' (use date: {{created: 2024-05-01}})")
+        return parse_date(lowered["created"], file_dates)
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
+    keyword = FILE_DATE_KEYWORDS.get(" ".join(str(value).split()).lower()) if isinstance(value, str) else None
+    if keyword is not None:
+        return file_dates(keyword) if file_dates is not None else None
     text = str(value).strip().replace("/", "-")
     text = re.sub(r"\s+([+-]\d{2}:?\d{2}|Z)$", r"\1", text)  # '2014-01-01 10:00 +0900'
     text = re.sub(r"(?<=\d[T ])(\d)(?=:\d\d)", r"0\1", text)  # '2015-12-31T1:44': a one-digit hour
@@ -208,7 +226,7 @@ def parse_date(value: Any) -> dt.datetime | None:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d %B %Y", "%B %d, %Y"):
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d %B %Y", "%B %d, %Y", "%b %d %Y"):
         try:
             return dt.datetime.strptime(text, fmt)
         except ValueError:

@@ -26,10 +26,10 @@ from . import similarity as similarity_stage
 from . import tags
 from .cache import EmbeddingCache
 from .context import PostContext, SiteContext, post_contexts, site_context
-from .corpus import Corpus, Post, check_unique_slugs, read_corpus, render_url
+from .corpus import Corpus, Post, check_unique_slugs, listed, render_url
 from .encoders import Encoder
-from .errors import Problem
 from .features import Features, Progress
+from .popularity import apply_popularity
 from .related import related_posts
 from .settings import Settings
 from .topics import find_topics
@@ -85,20 +85,53 @@ def open_cache(cache_dir: Path | None) -> Iterator[EmbeddingCache | None]:
         yield cache
 
 
-def recommendable(posts: list[Post]) -> np.ndarray:
-    """bool (n,): posts that may be listed on other pages (not drafts)."""
-    return np.array([not p.draft for p in posts], dtype=bool)
+def recommendable(corpus: Corpus | list[Post]) -> np.ndarray:
+    """bool (n,): posts that may be listed on other pages (see corpus.listed)."""
+    if isinstance(corpus, list):
+        return listed(corpus)
+    return listed(corpus.posts, build_future=corpus.build_future, build_expired=corpus.build_expired)
 
 
-def compute(posts: list[Post], features: Features, settings: Settings) -> Build:
+@dataclass
+class Languages:
+    """Which posts may be listed on which: `same` restricts lists to the post's language; translations
+    (posts sharing a translation key) are never each other's related posts."""
+
+    same: bool
+    lang_ids: np.ndarray  # (n,) int: the language of each post as a number
+    groups: np.ndarray  # (n,) int: translation group of each post, -1 for none
+
+    @classmethod
+    def of(cls, corpus: Corpus, settings: Settings) -> Languages:
+        """The rules for a corpus: settings.related_languages, 'auto' = same when the site declares
+        several languages."""
+        posts = corpus.posts
+        mode = settings.related_languages
+        same = mode == "same" or (mode == "auto" and len(corpus.languages) > 1)
+        langs = {lang: n for n, lang in enumerate(sorted({p.lang for p in posts}))}
+        keys = [p.translation_key for p in posts]
+        counts: dict[str, int] = {}
+        for key in keys:
+            if key:
+                counts[key] = counts.get(key, 0) + 1
+        group_ids = {key: n for n, key in enumerate(sorted(k for k, c in counts.items() if c > 1))}
+        return cls(same, np.array([langs[p.lang] for p in posts], dtype=np.int64),
+                   np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
+
+
+def compute(corpus: Corpus | list[Post], features: Features, settings: Settings) -> Build:
     """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O)."""
+    corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
+    posts = corpus.posts
     n = len(posts)
-    listed = recommendable(posts)
-    vocab = tags.vocabulary(posts, listed)
+    listed_posts = recommendable(corpus)
+    languages = Languages.of(corpus, settings)
+    vocab = tags.vocabulary(posts, listed_posts)
     explained = None
     with one_blas_thread():
         sims = similarity_stage.compute(posts, features, settings)
-        related = related_posts(sims.related, listed, settings.related_k)
+        related = related_posts(sims.related, listed_posts, settings.related_k,
+                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
         suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
         if settings.signals:
             ok = related.idx >= 0
@@ -107,21 +140,25 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Build:
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.vectors, listed, vocab, settings)
+    topics = find_topics(posts, features.vectors, listed_posts, vocab, settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
-                             explained=explained)
+                             explained=explained, listed=listed_posts,
+                             lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
     return Build(contexts, site_context(posts, features, topics))
 
 
-def run(posts: list[Post], settings: Settings, *, cache_dir: Path | None = None, encoder: Encoder | None = None,
-        progress: Progress | None = None, corpus: Corpus | None = None) -> Build:
-    """Every stage for `posts` (URLs already set, or made from settings.url_pattern), through the cache.
+def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
+        encoder: Encoder | None = None, progress: Progress | None = None) -> Build:
+    """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
+    settings.url_pattern), through the cache.
 
-    `corpus`: the Corpus the posts came from; its freshly parsed posts are stored in the cache once
-    the build has succeeded. A site with no posts gives an empty Build without loading any model.
-    Raises PostkinError (two posts with one slug, an encoder that cannot load, a cache that fails).
+    The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
+    no posts gives an empty Build without loading any model. Raises PostkinError (two posts with one
+    slug, an encoder that cannot load, a cache that fails).
     """
     started = time.perf_counter()
+    corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
+    posts = corpus.posts
     check_unique_slugs(posts)
     for post in posts:
         if not post.url:
@@ -130,28 +167,31 @@ def run(posts: list[Post], settings: Settings, *, cache_dir: Path | None = None,
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
         feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress)
-        if corpus is not None:
-            corpus.store_parsed(cache)
-    build = compute(posts, feats, settings)
+        corpus.store_parsed(cache)
+    build = compute(corpus, feats, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
                         seconds=time.perf_counter() - started)
     return build
 
 
-def read_folder(content_dir: Path, settings: Settings) -> Corpus:
-    """The Corpus of a content folder, read through the cache of parsed posts."""
-    if content_dir.is_dir():
-        with open_cache(settings.cache_folder(content_dir)) as cache:
-            return read_corpus(content_dir, settings, cache)
-    return read_corpus(content_dir, settings)
+def read_folder(given: Path, settings: Settings) -> Corpus:
+    """The Corpus of the site at (or above) `given`, read by its generator's dialect through the cache of
+    parsed posts, with page views from the popularity file. Raises PostkinError (no such folder, a
+    configuration or popularity file that cannot be read)."""
+    from .dialects import find_site
+
+    dialect = find_site(Path(given), settings)
+    with open_cache(dialect.cache_folder()) as cache:
+        corpus = dialect.read(cache)
+    apply_popularity(corpus.posts, settings)
+    return corpus
 
 
-def build_folder(content_dir: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:
-    """Read a content folder and run every stage: (the Corpus, the Build)."""
-    corpus = read_folder(content_dir, settings)
-    return corpus, run(corpus.posts, settings, cache_dir=settings.cache_folder(content_dir), progress=progress,
-                       corpus=corpus)
+def build_folder(given: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:
+    """Read a site and run every stage: (the Corpus, the Build)."""
+    corpus = read_folder(given, settings)
+    return corpus, run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress)
 
 
 def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, cache_dir: Path | None,
@@ -161,7 +201,7 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     everything = others + targets
     with open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
-    use = np.array([i < len(others) and not p.draft for i, p in enumerate(everything)], dtype=bool)
+    use = listed(everything) & (np.arange(len(everything)) < len(others))
     vocab = tags.vocabulary(everything, use)
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
@@ -170,4 +210,3 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     return suggestions[len(others):]
 
 
-__all__ = ["Build", "Problem", "Stats", "build_folder", "compute", "read_folder", "run", "suggest_tags"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,9 @@ from .urls import url_key
 
 if TYPE_CHECKING:
     from .corpus import Post
+    from .settings import Settings
+
+log = logging.getLogger("postkin")
 
 _KEY_COLUMNS = ("url", "path", "page", "slug", "pagepath", "page path", "page_path", "pathname")
 _COUNT_COLUMNS = ("views", "pageviews", "page views", "count", "visits", "hits", "screenpageviews")
@@ -72,6 +76,15 @@ def read_pageviews(path: Path) -> dict[str, float]:
         key = url_key(row[key_col])
         out[key] = out.get(key, 0.0) + _number(row[count_col], f"{path} line {n}")
     return out
+
+
+def apply_popularity(posts: list[Post], settings: Settings) -> None:
+    """Page views from the `popularity_file` setting, when set, over those from front matter (the file
+    wins): one step for every host. Raises PostkinError when the file cannot be read."""
+    if settings.popularity_file:
+        views = read_pageviews(Path(settings.popularity_file).expanduser())
+        matched = apply_pageviews(posts, views)
+        log.debug("popularity file matched %d of %d posts", matched, len(posts))
 
 
 def apply_pageviews(posts: list[Post], views: dict[str, float]) -> int:

@@ -22,9 +22,13 @@ class Related:
     fused: np.ndarray  # (n, k) float32, -inf past the end
 
 
-def related_posts(fused: FusedSimilarity, recommendable: np.ndarray, k: int) -> Related:
+def related_posts(fused: FusedSimilarity, recommendable: np.ndarray, k: int, *,
+                  lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None) -> Related:
     """Top-k posts of every post by fused score among the recommendable ones (bool (n,)), itself
-    excluded; computed in row blocks, so no n x n matrix is held on large sites."""
+    excluded; computed in row blocks, so no n x n matrix is held on large sites.
+
+    lang_ids: (n,) language of each post: only posts of the row's language are listed (None: any);
+    groups: (n,) translation group (-1: none): a post's translations are never listed."""
     n = fused.n
     idx = np.full((n, k), -1, np.int64)
     scores = np.full((n, k), -np.inf, np.float32)
@@ -36,5 +40,9 @@ def related_posts(fused: FusedSimilarity, recommendable: np.ndarray, k: int) -> 
         F = fused.rows(r)
         F[:, blocked] = -np.inf
         F[np.arange(len(r)), r] = -np.inf
+        if lang_ids is not None:
+            F[lang_ids[None, :] != lang_ids[r][:, None]] = -np.inf
+        if groups is not None and (groups >= 0).any():
+            F[(groups[None, :] == groups[r][:, None]) & (groups[r][:, None] >= 0)] = -np.inf
         idx[r], scores[r] = top_k_rows(F, k)
     return Related(idx, scores)

@@ -28,6 +28,8 @@ else:  # pragma: no cover - Python 3.10
 EMBED_FIELDS = ("title", "lede", "headings", "body")
 # Nearest-neighbour backends (postkin.neighbours and postkin.ann register exactly these).
 NEIGHBOUR_BACKENDS = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw", "scann")
+# Generators postkin reads as they do (postkin.dialects.GENERATORS; a test checks they agree).
+GENERATORS = ("auto", "hugo", "jekyll", "mkdocs", "eleventy", "astro", "pelican", "generic")
 # Where settings come from: "cli" covers every command and the pre-commit hook (postkin.toml,
 # [tool.postkin], flags); "pelican" is POSTKIN in pelicanconf.py.
 HOSTS = ("cli", "pelican")
@@ -128,7 +130,18 @@ class Settings:
     cache_dir: str | None = _setting(
         None, _optional_string, "embedding cache folder (default: .postkin-cache beside the content folder)",
         path=True)
+    generator: str = _setting(
+        "auto", _choice(*GENERATORS),
+        "how to read the site: 'auto' (from its configuration file) or a generator's name",
+        hosts=("cli",), elsewhere="the Pelican plugin reads Pelican's own articles")
+    follow_symlinks: bool = _setting(
+        False, _bool, "read posts reached through symbolic links that point outside the content folder",
+        hosts=("cli",), elsewhere="Pelican decides which files it reads")
     related_k: int = _setting(5, _non_negative_int, "related posts per post")
+    related_languages: str = _setting(
+        "auto", _choice("auto", "same", "all"),
+        "languages related posts come from: 'same' as the post, 'all', or 'auto' (same on a site that "
+        "declares several languages, all otherwise); a post's translations are never its related posts")
     related_method: str = _setting(
         "hybrid", _choice("hybrid", "semantic", "lexical"),
         "'hybrid' fuses the embedding with a lexical (TF-IDF) signal; the others use one signal")

@@ -161,7 +161,7 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
     cnt = np.asarray(Ytr.sum(0)).ravel()
     in_text = lexical.contains(vocab.keys)
-    in_title = lexical_index([token_counts(p.title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
+    in_title = lexical_index([token_counts(p.plain_title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
     block = max(64, 4_000_000 // max(n, 1))
 
     def feature_rows(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself

@@ -73,6 +73,9 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25
     return Clustering(rank[assignment], centroids[order])
 
 
+WARD_BY_SCIPY = 40  # more topics than this: scipy's Ward linkage with optimal leaf ordering
+
+
 def ward_order(centroids: np.ndarray) -> list[int]:
     """Leaf order of the Ward dendrogram of the centroids, each merge oriented so the two leaves that
     meet are the most similar (neighbouring clusters read as related topics).
@@ -83,6 +86,12 @@ def ward_order(centroids: np.ndarray) -> list[int]:
     k = len(centroids)
     if k <= 2:
         return list(range(k))
+    if k > WARD_BY_SCIPY:
+        # the loop below is O(k^3) in Python: fine for a blog's tens of topics, not for hundreds
+        from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+
+        x64 = np.asarray(centroids, np.float64)
+        return [int(i) for i in leaves_list(optimal_leaf_ordering(linkage(x64, method="ward"), x64))]
     x = centroids.astype(np.float64)
     similar = x @ x.T
     groups: dict[int, tuple[list[int], np.ndarray, int]] = {i: ([i], x[i].copy(), 1) for i in range(k)}
@@ -126,6 +135,10 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
     n = len(posts)
     published = np.flatnonzero(recommendable)
     k = settings.clusters or default_k(len(published))
+    if settings.clusters and len(published) and k > max(1, len(published) // 2):
+        log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
+                    "at least two posts)", k, len(published), max(1, len(published) // 2))
+        k = max(1, len(published) // 2)
     if len(published):
         clus = spherical_kmeans(vectors[published], k, seed=settings.seed)
         assignment = np.argmax(vectors @ clus.centroids.T, axis=1)  # drafts join their nearest cluster

@@ -21,7 +21,7 @@ from ..metadata import as_list, lower_keys, number, opted_out
 from ..outputs import write_outputs
 from ..pipeline import Build, Stats
 from ..pipeline import run as run_pipeline
-from ..popularity import apply_pageviews, read_pageviews
+from ..popularity import apply_popularity
 from ..settings import Settings
 from ..text import first_paragraph, inline_text
 
@@ -136,7 +136,7 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
     return Post(
         source=str(getattr(article, "relative_source_path", "") or article.source_path).replace("\\", "/"),
         slug=key,
-        title=inline_text(str(getattr(article, "title", "") or "")) or key,
+        title=str(getattr(article, "title", "") or "") or key,
         url=str(article.url),
         lede=lede,
         headings=headings,
@@ -148,6 +148,9 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
         popularity=popularity,
         links=extract_links(html),  # Pelican has resolved {filename} links to URLs already
         aliases=all_aliases(metadata),
+        lang=str(getattr(article, "lang", "") or ""),
+        # Pelican's translations are the articles sharing a slug in other languages
+        translation_key=str(getattr(article, "slug", "") or ""),
     )
 
 
@@ -179,10 +182,6 @@ def posts_from_articles(published: Iterable[Any], others: Iterable[Any],
             continue
         posts.append(post)
         articles[key] = article
-    if settings.popularity_file:
-        views = read_pageviews(Path(settings.popularity_file).expanduser())
-        matched = apply_pageviews(posts, views)  # as `postkin build` does: the file wins
-        log.debug("postkin: popularity file matched %d of %d posts", matched, len(posts))
     return posts, articles
 
 
@@ -225,6 +224,7 @@ class SiteResults:
 def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path) -> SiteResults:
     """Embed (through the cache) and compute; set `article.postkin` on every article given."""
     posts, articles = posts_from_articles(published, others, settings)
+    apply_popularity(posts, settings)
     build: Build = run_pipeline(posts, settings, cache_dir=cache_dir)
     contexts_json, site_json = build.posts_json(), build.site.to_json()
     if settings.json_output:

@@ -15,8 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..corpus import MARKDOWN_SUFFIXES
-from ..metadata import has_front_matter
+from ..metadata import MARKDOWN_SUFFIXES, has_front_matter
 
 
 def _is_post_file(path: Path) -> bool:
@@ -56,27 +55,38 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
         return 0  # nothing that is a blog post: do not even load the blog
 
     # Heavy imports only now: a commit of a README stays instant.
-    from ..corpus import post_from_source
+    from ..dialects import NotAPost, find_site
     from ..errors import PostkinError, Problem
     from ..frontmatter_edit import add_tags
     from ..metadata import as_list, split_front_matter, tags_value
-    from ..pipeline import read_folder, suggest_tags
+    from ..pipeline import open_cache, suggest_tags
+    from ..popularity import apply_popularity
     from ..settings import load_settings
 
-    content = content or content_folder(posts)
+    folder = content or content_folder(posts)
     overrides = {k: str(v) if isinstance(v, Path) else v for k, v in flags.items()}
-    settings, _ = load_settings(config, overrides, search_from=content)
+    settings, _ = load_settings(config, overrides, search_from=folder)
     # Enough suggestions to show, to fill up to --min-tags and to --add.
     settings = dataclasses.replace(settings, tags_k=max(settings.tags_k, add, min_tags))
-
-    corpus = read_folder(content, settings)
-    root = content.resolve()
+    dialect = find_site(folder, settings)
+    if content is None and dialect.name == "generic" and (
+            (folder / ".git").exists() or folder.resolve() == Path.cwd().resolve()):
+        raise PostkinError(f"{folder}: no site configuration found (hugo.toml, _config.yml, mkdocs.yml, "
+                           "pelicanconf.py...) and the posts are not in a folder of their own; pass --content "
+                           "FOLDER, the folder that holds the blog's posts")
+    with open_cache(dialect.cache_folder()) as cache:
+        corpus = dialect.read(cache)
+    apply_popularity(corpus.posts, settings)
+    root = Path(dialect.site.content).resolve()
     targets, problems, sources = [], [], set()
     for path in posts:
         resolved = path.resolve()
         source = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(path)
         try:
-            post = post_from_source(resolved.read_bytes(), source, settings.popularity_key)
+            post = dialect.post(dialect.document(resolved.read_bytes(), source, resolved))
+        except NotAPost as exc:
+            echo(f"{path}: not a post: {exc}")
+            continue
         except (OSError, ValueError, PostkinError) as exc:
             problems.append(Problem(str(path), str(exc).split(": ", 1)[-1] if isinstance(exc, PostkinError)
                                     else str(exc)))
@@ -85,8 +95,7 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
             targets.append((path, post))
             sources.add(source)
     others = [p for p in corpus.posts if p.source not in sources]
-    found = suggest_tags([post for _, post in targets], others, settings, settings.cache_folder(content)) \
-        if targets else []
+    found = suggest_tags([post for _, post in targets], others, settings, corpus.cache_dir) if targets else []
     suggested = {path: [(s.tag, round(s.score, 1)) for s in sug] for (path, _), sug in zip(targets, found)}
 
     status = 0
