@@ -9,6 +9,8 @@ and with it on:
     pelican content -s pelicanconf.py -o output
 """
 
+from pathlib import Path
+
 AUTHOR = "Field Notes team"
 SITENAME = "Field Notes"
 SITESUBTITLE = "Engineering notes from the Kestrel Labs platform team"
@@ -29,6 +31,18 @@ DATE_FORMATS = {
 
 THEME = "theme"
 CSS_FILE = "site.css"
+
+# The theme's templates escape everything they print (autoescape), so a title, tag or topic label
+# holding "<" is shown as text; what Pelican gives as HTML (article titles, summaries and content,
+# SITENAME) is marked |safe in the templates, as Pelican's own themes print it. Templates Pelican
+# takes from its 'simple' theme keep Pelican's behaviour. Lower-case names are not Pelican settings.
+_theme_templates = frozenset(p.name for p in (Path(__file__).parent / THEME / "templates").glob("*.html"))
+JINJA_ENVIRONMENT = {
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": [],
+    "autoescape": lambda name: name in _theme_templates,
+}
 
 # Document-relative URLs so output/index.html can be opened straight from disk.
 RELATIVE_URLS = True

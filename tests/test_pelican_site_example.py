@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import json
 import re
 import shutil
-import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
 
 pytest.importorskip("pelican")
+from browser import harness_report  # noqa: E402
 from pelican import Pelican  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 
 SITE = Path(__file__).resolve().parent.parent / "site_example"
-CHROMIUM = Path("/usr/bin/chromium")
 RELATED = re.compile(r'<a class="postkin-related" href="([^"]+)"')
 
 
@@ -51,14 +46,6 @@ def test_every_article_links_to_related_posts_that_exist(built: Path) -> None:
     assert drafts and all(RELATED.search(d.read_text(encoding="utf-8")) for d in drafts)
 
 
-def _serve(folder: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 HARNESS = """<!doctype html><html><body><pre id="result">pending</pre>
 <iframe id="f" width="1280" height="2400" src="%(page)s"></iframe>
 <script>
@@ -88,27 +75,10 @@ f.addEventListener('load', () => {
 
 @pytest.mark.slow
 def test_related_links_are_visible_and_navigate_in_chromium(built: Path, tmp_path: Path) -> None:
-    if not CHROMIUM.is_file():
-        pytest.skip("/usr/bin/chromium not installed (apt-get install -y chromium)")
     page = sorted((built / "posts").glob("*.html"))[0]
     root = tmp_path / "www"
     shutil.copytree(built, root)
-    (root / "harness.html").write_text(HARNESS % {"page": page.relative_to(built).as_posix()}, encoding="utf-8")
-    server = _serve(root)
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/harness.html"
-        run = subprocess.run(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-             "--dump-dom", url],
-            capture_output=True, text=True, timeout=120)
-    finally:
-        server.shutdown()
-    found = re.search(r'<pre id="result">(.*?)</pre>', run.stdout, re.S)
-    assert found, f"no result from chromium (exit {run.returncode}): {run.stderr[-800:]}"
-    report = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-                        .replace("&quot;", '"'))
+    report, url = harness_report(root, HARNESS % {"page": page.relative_to(built).as_posix()}, tmp_path / "profile")
     assert report["count"] == 5 and report["visible"] == 5, report
     assert all(report["texts"]), report
     assert urlparse(report["arrived"]).path == urlparse(report["target"]).path, report

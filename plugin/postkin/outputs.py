@@ -2,21 +2,28 @@
 
 Writing only changed files keeps file mtimes stable, so rsync/diff-based deploys and generators that
 watch data files (Hugo, Jekyll, Eleventy) do no work for pages whose recommendations did not change.
+
+A build writes every changed file to a temporary file first and renames them only once all are
+written, postkin.json first: a failed build (full disk, read-only folder) leaves the previous
+build's files whole, and postkin.json is never older than a posts/ file beside it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import logging
 from pathlib import Path
 from typing import Any
 
 from .corpus import check_slug
-from .errors import PostkinError
+from .errors import PostkinError, os_error
+from .files import NAME_MAX, fit_name, remove_stale_temps, replace_all
+
+log = logging.getLogger("postkin")
 
 SITE_FILE = "postkin.json"
 POSTS_DIR = "posts"
+OUT_ELSEWHERE = "choose another output folder"
 
 
 def _text(data: Any) -> str:
@@ -37,27 +44,35 @@ def _site_bytes(site: dict[str, Any], bodies: dict[str, str]) -> bytes:
     return f"{head}{',' if len(head) > 1 else ''}\"posts\":{{{posts}}}}}\n".encode()
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Atomically replace `path` with `data` unless it already holds exactly those bytes."""
+def _changed(path: Path, data: bytes, elsewhere: str = OUT_ELSEWHERE) -> bool:
+    """True unless `path` already holds exactly `data`; PostkinError when it cannot be read."""
     try:
-        if path.read_bytes() == data:
-            return False
+        return path.read_bytes() != data
     except FileNotFoundError:
-        pass
+        return True
     except OSError as exc:
-        raise PostkinError(f"{path}: cannot read existing output ({exc.strerror})") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        raise os_error(path, exc, elsewhere) from None
+
+
+def write_if_changed(path: Path, data: bytes, elsewhere: str = OUT_ELSEWHERE) -> bool:
+    """Atomically replace `path` with `data` unless it already holds exactly those bytes.
+
+    Raises PostkinError (one line naming the file and what to do; `elsewhere` says how to move the
+    folder) when the file cannot be read or written; the old file is then left as it was.
+    """
+    if not _changed(path, data, elsewhere):
+        return False
     try:
-        # Write then rename: a reader or a killed build never sees half a file. No fsync: outputs are
-        # rebuilt from the posts and the cache at any time, and 509 fsyncs cost 18F's cold build 0.4 s.
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_all([(path, data)])
+    except OSError as exc:
+        raise os_error(path, exc, elsewhere) from None
     return True
+
+
+def post_file_name(slug: str) -> str:
+    """`<slug>.json`, or for a slug too long for a file name, the slug cut with a hash suffix."""
+    return fit_name(slug, ".json")
 
 
 def post_path(out_dir: Path, slug: str, base: Path | None = None) -> Path:
@@ -65,7 +80,7 @@ def post_path(out_dir: Path, slug: str, base: Path | None = None) -> Path:
     already resolved, so a build of 509 posts resolves it once instead of 509 times)."""
     check_slug(slug, f"slug {slug!r}")
     base = base or (out_dir / POSTS_DIR).resolve()
-    path = base / f"{slug}.json"
+    path = base / post_file_name(slug)
     if path.is_symlink():  # the only way a checked slug can point elsewhere
         path = path.resolve()
     if path.parent != base:
@@ -73,26 +88,53 @@ def post_path(out_dir: Path, slug: str, base: Path | None = None) -> Path:
     return path
 
 
+def _previous_slugs(site_path: Path) -> set[str]:
+    """Slugs listed in the previous postkin.json (none if it is missing or not ours)."""
+    try:
+        old = json.loads(site_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(old["posts"]) if isinstance(old, dict) and isinstance(old.get("posts"), dict) else set()
+
+
 def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict[str, Any]) -> tuple[int, int]:
     """Write OUT/postkin.json and OUT/posts/<slug>.json; returns (files written, files removed).
 
+    Only files whose bytes change are written. All of them are first written to temporary files; a
+    full disk or a read-only folder stops the build there (PostkinError, one line) and leaves the
+    previous outputs as they were. Then postkin.json is renamed into place first and the per-post
+    files after it, so postkin.json is never older than any posts/ file (see README, "Reading the
+    outputs during a deploy"). A slug too long for a file name gets a shortened file name, listed
+    in postkin.json under `post_files`, with one warning line.
+
     Per-post files of posts that no longer exist are removed, but only those listed in the previous
-    postkin.json: files postkin did not write are never touched.
+    postkin.json: files postkin did not write are never touched. Temporary files that a killed build
+    left (older than files.STALE_AFTER) are removed.
     """
     out_dir = Path(out_dir)
     site_path = out_dir / SITE_FILE
-    previous: set[str] = set()
     try:
-        old = json.loads(site_path.read_text(encoding="utf-8"))
-        if isinstance(old, dict) and isinstance(old.get("posts"), dict):
-            previous = set(old["posts"])
-    except (OSError, ValueError):
-        pass
+        (out_dir / POSTS_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(out_dir / POSTS_DIR, exc, OUT_ELSEWHERE) from None
+    for folder in (out_dir, out_dir / POSTS_DIR):
+        remove_stale_temps(folder)
+    previous = _previous_slugs(site_path)
     base = (out_dir / POSTS_DIR).resolve()
     paths = {slug: post_path(out_dir, slug, base) for slug in contexts}
+    renamed = {slug: f"{POSTS_DIR}/{path.name}" for slug, path in paths.items() if path.name != f"{slug}.json"}
+    for slug in sorted(renamed):
+        log.warning("%s: slug is %d bytes, longer than a file name may be (%d): its file is %s "
+                    "(postkin.json lists it under post_files)", contexts[slug].get("source", slug),
+                    len(slug.encode("utf-8")), NAME_MAX - len(".json"), renamed[slug])
     bodies = {slug: _text(ctx) for slug, ctx in contexts.items()}
-    written = sum(write_if_changed(paths[slug], (bodies[slug] + "\n").encode("utf-8")) for slug in sorted(bodies))
-    written += write_if_changed(site_path, _site_bytes(site, bodies))
+    files = [(site_path, _site_bytes({**site, "post_files": renamed}, bodies))]
+    files += [(paths[slug], (bodies[slug] + "\n").encode("utf-8")) for slug in sorted(bodies)]
+    changed = [(path, data) for path, data in files if _changed(path, data)]
+    try:
+        replace_all(changed)  # postkin.json first: it is renamed into place before any posts/ file
+    except OSError as exc:
+        raise os_error(exc.filename or out_dir, exc, OUT_ELSEWHERE) from None
     removed = 0
     for slug in sorted(previous - set(contexts)):
         try:
@@ -100,4 +142,6 @@ def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict
             removed += 1
         except (FileNotFoundError, PostkinError):
             pass
-    return written, removed
+        except OSError as exc:
+            log.warning("%s", os_error(post_path(out_dir, slug, base), exc, OUT_ELSEWHERE))
+    return len(changed), removed

