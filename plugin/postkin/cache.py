@@ -39,13 +39,8 @@ class EmbeddingCache:
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
-            aside = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
             self._close_quietly()
-            self.path.replace(aside)
-            for suffix in ("-wal", "-shm"):
-                extra = self.path.with_name(self.path.name + suffix)
-                if extra.exists():
-                    extra.replace(aside.with_name(aside.name + suffix))
+            aside = move_aside(self.path)
             log.warning("%s: embedding cache unusable (%s); moved to %s and rebuilding", self.path, exc, aside.name)
             return self._connect()
 
@@ -65,7 +60,7 @@ class EmbeddingCache:
         db.execute("PRAGMA synchronous = NORMAL")
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
-            with _transaction(db):
+            with transaction(db):
                 db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
@@ -74,12 +69,12 @@ class EmbeddingCache:
         elif not {"meta", "vectors"} <= tables:
             raise sqlite3.DatabaseError("not a postkin embedding cache")
         if "token_counts" not in tables:  # added after schema 1 shipped: older caches gain the table
-            with _transaction(db):
+            with transaction(db):
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS token_counts (version TEXT NOT NULL, text_hash TEXT NOT NULL, "
                     "keys BLOB NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (version, text_hash)) WITHOUT ROWID")
         if "parsed_posts" not in tables:  # likewise: posts parsed from their source bytes
-            with _transaction(db):
+            with transaction(db):
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS parsed_posts (version TEXT NOT NULL, key TEXT NOT NULL, "
                     "data TEXT NOT NULL, PRIMARY KEY (version, key)) WITHOUT ROWID")
@@ -110,7 +105,7 @@ class EmbeddingCache:
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
         """Store vectors in one transaction."""
         rows = [(model, h, int(v.shape[0]), np.asarray(v, dtype="<f4").tobytes()) for h, v in items.items()]
-        with _transaction(self._db):
+        with transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
 
     def get_tokens(self, version: str, hashes: Iterable[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -127,7 +122,7 @@ class EmbeddingCache:
         """Store token counts in one transaction."""
         rows = [(version, h, np.asarray(keys, dtype="<u8").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
                 for h, (keys, counts) in items.items()]
-        with _transaction(self._db):
+        with transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO token_counts VALUES (?, ?, ?, ?)", rows)
 
     def get_parsed(self, version: str, keys: Iterable[str]) -> dict[str, str]:
@@ -137,7 +132,7 @@ class EmbeddingCache:
 
     def put_parsed(self, version: str, items: dict[str, str]) -> None:
         """Store parsed posts (JSON text) in one transaction."""
-        with _transaction(self._db):
+        with transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO parsed_posts VALUES (?, ?, ?)",
                                  [(version, k, v) for k, v in items.items()])
 
@@ -158,7 +153,19 @@ class EmbeddingCache:
         self.close()
 
 
-class _transaction:
+def move_aside(path: Path) -> Path:
+    """Move an unusable SQLite file (and its -wal and -shm files) to `path`.unusable-<time>, never
+    deleting it; returns the new path. OSError if it cannot be moved."""
+    aside = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.replace(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.replace(aside.with_name(aside.name + suffix))
+    return aside
+
+
+class transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connections)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
