@@ -129,7 +129,8 @@ def run(posts: list[Post], settings: Settings, *, cache_dir: Path | None = None,
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress)
+        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                       readers=True)
         if corpus is not None:
             corpus.store_parsed(cache)
     build = compute(posts, feats, settings)

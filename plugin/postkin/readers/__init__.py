@@ -2,7 +2,11 @@
 may compute for that reader alone.
 
 - `logs`, `exports`: access logs and analytics exports -> page views and sessions of post paths;
-- `store`: what was read, kept in the cache so each log is read once and sessions accumulate.
+- `store`: what was read, kept in the cache so each log is read once and sessions accumulate;
+- `item2vec`: post embeddings from sessions (gensim Word2Vec, skip-gram) -> the co-view feature
+  (`features.CoView`) that joins the related-posts fusion ("readers also read").
+
+`reader_features` is what a build calls (features.extract with readers=True).
 
 Optional dependencies: `pip install 'postkin[readers]'` (gensim, apachelogs, crawlerdetect).
 """
@@ -11,15 +15,21 @@ from __future__ import annotations
 
 import glob
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import PostkinError
 from .paths import PostPaths
 
 if TYPE_CHECKING:
+    from ..corpus import Post
+    from ..features import CoView
+    from ..settings import Settings
     from .logs import FileReport
     from .store import ReaderStore
 
@@ -130,3 +140,66 @@ def post_sessions(sessions: list[list[str]], paths: PostPaths) -> list[list[str]
         if len(set(keys)) > 1:
             out.append(keys)
     return out
+
+
+def coview_feature(posts: Sequence[Post], sessions: list[list[str]], seed: int,
+                   store: ReaderStore | None = None) -> CoView | None:
+    """The co-view feature of `posts`: item2vec co-view vectors (item2vec.coview_vectors; zero rows for
+    posts without one) with each post's confidence (item2vec.confidence); None when no post has one.
+    `sessions` are lists of post keys; trained vectors are kept in `store` under the training key."""
+    from ..features import CoView
+    from . import item2vec
+
+    key = item2vec.training_key(sessions, seed)
+    cached = store.get_vectors(key) if store is not None else None
+    if cached is None:
+        trained_keys, IN, OUT = item2vec.train(sessions, seed)
+        cached = trained_keys, item2vec.coview_vectors(IN, OUT)
+        if store is not None:
+            store.put_vectors(key, *cached)
+    keys, vectors = cached
+    row = {k: i for i, k in enumerate(keys)}
+    n = len(posts)
+    V = np.zeros((n, vectors.shape[1]), np.float32)
+    seen = Counter(k for s in sessions for k in set(s))
+    counts = np.zeros(n)
+    for i, post in enumerate(posts):
+        if post.slug in row:
+            V[i] = vectors[row[post.slug]]
+            counts[i] = seen[post.slug]
+    if not counts.any():
+        return None
+    return CoView(V, item2vec.confidence(counts))
+
+
+def reader_features(posts: Sequence[Post], settings: Settings, cache_dir: Path | None) -> CoView | None:
+    """Read the logs of setting `reader_logs` (through the reader cache in `cache_dir`; None: in memory),
+    give their page views to posts that have no other figure, log one summary line, and return the
+    co-view feature (None if no session has two posts or the weight `related_coview` is 0).
+    Raises PostkinError when a dependency is missing."""
+    from .store import ReaderStore
+
+    require()
+    files = log_files(settings.reader_logs or ())
+    if not files:
+        log.warning("reader_logs %s matched no file: no co-view signal, no page views from logs",
+                    list(settings.reader_logs or ()))
+        return None
+    paths = PostPaths(posts)
+    with ReaderStore(cache_dir) as store:
+        summary = read_logs(files, store, paths, settings.reader_log_format)
+        by_key: dict[str, float] = {}
+        for page, count in store.views().items():
+            key = paths.key(page)
+            if key is not None:
+                by_key[key] = by_key.get(key, 0.0) + count
+        for post in posts:
+            if post.popularity is None and by_key.get(post.slug):
+                post.popularity = by_key[post.slug]
+        summary.posts_with_views = len(by_key)
+        sessions = post_sessions(store.sessions(), paths)
+        summary.sessions = len(sessions)
+        log.info("%s", summary.line())
+        if not settings.related_coview or not sessions:
+            return None
+        return coview_feature(posts, sessions, settings.seed, store)
