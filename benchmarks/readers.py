@@ -23,7 +23,9 @@ was tuned on this model: the co-view weight is 1 (each text signal's weight), an
 query: the posts are ranked for page t (itself excluded) and the rank of page t+1 gives hit@5 and the
 reciprocal rank (MRR over all steps). Methods: "content" (postkin's related posts: TF-IDF, LSI and
 embedding fused, links), "coview" (item2vec cosine only), "fused" (content + co-view signal, weight 1),
-"popularity" (views in the training sessions). One JSON line per corpus, volume and method.
+"popularity" (views in the training sessions), and for "Recommended for you" the mean of the last 5
+pages read so far, with the full embeddings and with the compact 8-bit vectors file (pages already read
+in the session excluded, as in the browser). One JSON line per corpus, volume and method.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 from postkin import features as features_stage
 from postkin import similarity
 from postkin.pipeline import one_blas_thread, open_cache, read_folder
-from postkin.readers import coview_feature
+from postkin.readers import browser, coview_feature
 from postkin.settings import load_settings
 
 K = 5
@@ -121,6 +123,17 @@ def evaluate_pairs(rows, test: list[list[int]]) -> dict[str, float]:
     return score_ranks(ranks)
 
 
+def evaluate_history(C: np.ndarray, test: list[list[int]], last: int = 5) -> dict[str, float]:
+    """"Recommended for you": mean of the last `last` pages read so far, pages read excluded."""
+    ranks = []
+    for session in test:
+        for t in range(1, len(session) - 1):  # from two pages read on, as the browser script
+            read = session[:t + 1]
+            query = C[read[-last:]].mean(axis=0)
+            ranks.append(rank(C @ query, session[t + 1], read))
+    return score_ranks(ranks)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpora", nargs="+", type=Path)
@@ -137,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         n = len(posts)
         with one_blas_thread():
             content = similarity.compute(posts, feats, settings).related
+        packed = browser.pca_codes(feats.vectors)
+        compact = packed["lo"] + packed["codes"] * packed["step"]
         for per_post in [float(x) for x in args.sessions_per_post.split(",")]:
             rng = np.random.default_rng(args.seed)
             pop = popularity(n, rng)
@@ -163,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                         fused = similarity.compute(posts, dataclasses.replace(feats, coview=coview), weighted).related
                     name = "fused" if weight == 1.0 else f"fused (sensitivity: co-view weight {weight})"
                     results[name] = evaluate_pairs(fused_rows(fused), test)
+            results["for-you: full vectors"] = evaluate_history(feats.vectors.astype(np.float64), test)
+            results["for-you: compact 8-bit file"] = evaluate_history(compact, test)
             for method, scores in results.items():
                 print(json.dumps({**base, "method": method, **scores}, ensure_ascii=False), flush=True)
     return 0

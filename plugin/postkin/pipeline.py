@@ -51,11 +51,13 @@ class Stats:
 
 @dataclass
 class Build:
-    """Every post's context by slug, the site-wide context, and what the build did."""
+    """Every post's context by slug, the site-wide context, and what the build did; with setting
+    recommend_for_you, the vectors file of "Recommended for you" (readers.browser.vectors_file)."""
 
     contexts: dict[str, PostContext] = field(default_factory=dict)
     site: SiteContext = field(default_factory=SiteContext)
     stats: Stats = field(default_factory=Stats)
+    recommend: bytes | None = None
 
     def posts_json(self) -> dict[str, dict[str, Any]]:
         """slug -> the post's context as JSON data."""
@@ -110,7 +112,14 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Build:
     topics = find_topics(posts, features.vectors, listed, vocab, settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained)
-    return Build(contexts, site_context(posts, features, topics))
+    build = Build(contexts, site_context(posts, features, topics))
+    if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
+        from .readers.browser import vectors_file
+
+        shown = [posts[i] for i in np.flatnonzero(listed)]
+        build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
+                                       features.vectors[listed])
+    return build
 
 
 def run(posts: list[Post], settings: Settings, *, cache_dir: Path | None = None, encoder: Encoder | None = None,

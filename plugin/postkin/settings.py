@@ -164,6 +164,10 @@ class Settings:
     related_coview: float = _setting(
         1.0, _non_negative_float,
         "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
+    recommend_for_you: bool = _setting(
+        False, _bool,
+        "write the vectors file and script of 'Recommended for you' (Pelican: postkin/vectors.json and "
+        "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",

@@ -4,11 +4,13 @@ may compute for that reader alone.
 - `logs`, `exports`: access logs and analytics exports -> page views and sessions of post paths;
 - `store`: what was read, kept in the cache so each log is read once and sessions accumulate;
 - `item2vec`: post embeddings from sessions (gensim Word2Vec, skip-gram) -> the co-view feature
-  (`features.CoView`) that joins the related-posts fusion ("readers also read").
+  (`features.CoView`) that joins the related-posts fusion ("readers also read");
+- `browser`: the compact vectors file and the script behind "Recommended for you" (no extra needed).
 
 `reader_features` is what a build calls (features.extract with readers=True).
 
-Optional dependencies: `pip install 'postkin[readers]'` (gensim, apachelogs, crawlerdetect).
+Optional dependencies of the logs and co-view: `pip install 'postkin[readers]'` (gensim, apachelogs,
+crawlerdetect).
 """
 
 from __future__ import annotations
