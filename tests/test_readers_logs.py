@@ -182,12 +182,14 @@ def test_analytics_exports_give_page_views_not_sessions(tmp_path: Path, posts, c
         assert found == product and not data.sessions
         assert by_post(data.views, paths) == views
     assert read_export(ga4)[0].report.malformed == 1  # '/plain/,not a number'
+    february = tmp_path / "ga4-pages-february.csv"  # the same header as January's: still another file
+    february.write_text(ga4.read_text().replace("20240131", "20240229").replace("1200,640", "30,20"))
     unknown = tmp_path / "report.csv"
     unknown.write_text("country,visits\nJP,3\n")
     with ReaderStore(None) as store, caplog.at_level(logging.WARNING, logger="postkin"):
         summary = read_logs(log_files([str(tmp_path / "*")]), store, paths)
         totals, sessions = by_post(store.views(), paths), store.sessions()
-    assert totals == {"cafe": 1200, "pelican": 1309, "plain": 6, "moved": 9} and sessions == []
+    assert totals == {"cafe": 1230, "pelican": 2609, "plain": 6, "moved": 9} and sessions == []
     assert summary.unusable == 1
     assert [r.getMessage() for r in caplog.records] == [
         f"{unknown}: reader log skipped: not an access log, nor a GA4, Plausible or Umami export (header: country,visits)"]

@@ -19,7 +19,7 @@ import glob
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,11 +111,13 @@ def read_logs(files: Sequence[Path], store: ReaderStore, paths: PostPaths, fmt: 
     keep = lambda page: paths.key(page) is not None  # noqa: E731 - only the paths of posts are kept
     for path in files:
         try:
-            identity = identify(path)
-            if store.covers(identity):
-                continue
             with open_bytes(path) as handle:
                 kind = sniff(handle.read(4096))
+            identity = identify(path)
+            if kind == "export":  # exports of one product share their header: know them by content
+                identity = replace(identity, fingerprint=identity.digest)
+            if store.covers(identity):
+                continue
             if kind == "export":
                 data, _ = read_export(path, keep)
             else:
