@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 pytest.importorskip("gensim", reason="needs the readers extra: pip install 'postkin[readers]'")
 pytest.importorskip("apachelogs", reason="needs the readers extra: pip install 'postkin[readers]'")
@@ -91,6 +92,27 @@ def test_posts_without_sessions_are_not_pushed_around_by_the_coview_signal() -> 
     large = similarity.FusedSimilarity(big, qe_k=0, large_site=10, backend="exact", candidates=n)
     small = similarity.FusedSimilarity(big[:1], qe_k=0, large_site=10, backend="exact", candidates=n)
     np.testing.assert_allclose(large.rows(unknown), small.rows(unknown), atol=1e-6)
+
+
+def test_the_related_fusion_with_coview_starts_from_the_text_fusion_and_equals_fusing_all_again() -> None:
+    rng = np.random.default_rng(2)
+    n = 60
+    a, b, cv = (rng.normal(size=(n, d)).astype(np.float32) for d in (16, 24, 8))
+    for m in (a, b, cv):
+        m /= np.linalg.norm(m, axis=1, keepdims=True)
+    edges = sp.csr_matrix((np.ones(4), ([0, 1, 5, 9], [1, 0, 9, 5])), shape=(n, n))
+    text = [similarity.Signal("lexical", a), similarity.Signal("semantic", b)]
+    coview = similarity.Signal("coview", cv, 1.5, confidence=np.where(np.arange(n) < 40, 0.7, 0.0))
+    everything = similarity.FusedSimilarity(text + [coview], edges=edges).rows(np.arange(n))
+    kept = similarity.FusedSimilarity(text, edges=edges, keep_sum=True)
+    alone = similarity.FusedSimilarity(text, edges=edges).rows(np.arange(n))
+    assert np.array_equal(kept.plus([coview]).rows(np.arange(n)), everything)  # the same bytes
+    assert np.array_equal(kept.rows(np.arange(n)), alone)  # and the text fusion is untouched
+    # without a kept sum (or on the large-site path) every signal is fused again: the same result
+    assert np.array_equal(similarity.FusedSimilarity(text, edges=edges).plus([coview]).rows(np.arange(n)), everything)
+    large = similarity.FusedSimilarity(text, edges=edges, keep_sum=True, large_site=10, backend="exact", candidates=n)
+    again = similarity.FusedSimilarity(text + [coview], edges=edges, large_site=10, backend="exact", candidates=n)
+    assert np.array_equal(large.plus([coview]).rows(np.arange(n)), again.rows(np.arange(n)))
 
 
 def _log(path: Path, pairs: list[tuple[str, str]], sessions: int) -> None:

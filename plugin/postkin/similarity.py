@@ -36,6 +36,7 @@ statistics from a fixed sample of columns, and fuse on the candidate pairs only.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import warnings
 from dataclasses import dataclass
@@ -117,7 +118,11 @@ class FusedSimilarity:
     """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
 
     def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
-                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None) -> None:
+                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None,
+                 keep_sum: bool = False) -> None:
+        """`keep_sum`: keep the signals' summed z-scores (blogs only) for one later `plus`."""
+        self._options = (qe_k, large_site, backend, candidates, edges)
+        self._sum: np.ndarray | None = None
         self.signals = [s for s in signals if s.weight and s.vectors.shape[1] > 0]
         # Links between posts: a symmetric sparse (n, n) matrix of weights in z-score units, added to F0.
         self.edges = edges.tocoo() if edges is not None and edges.nnz else None
@@ -130,17 +135,17 @@ class FusedSimilarity:
         if not self.signals or n == 0:
             self._full = np.zeros((n, n))
         elif not self.large:
-            self._exact()
+            self._exact(np.zeros((n, n), np.float32), self.signals, keep_sum)
         else:
             self._candidates(backend, candidates)
 
     # ------------------------------------------------------------------ blogs: exact n x n
-    def _exact(self) -> None:
+    def _exact(self, F: np.ndarray, signals: list[Signal], keep_sum: bool = False) -> None:
+        """F1 from F, the z-scores already summed (zeros, or a kept sum), plus those of `signals`."""
         # float32: a 5,000-post site needs 100 MB per matrix, and scores are rounded to 4 digits anyway
         n = self.n
-        F = np.zeros((n, n), np.float32)
         Z = np.empty((n, n), np.float32)  # one scratch matrix for every signal
-        for sig in self.signals:
+        for sig in signals:
             S = sig.gram if sig.gram is not None else gram(sig.vectors)
             d = S.diagonal().astype(np.float64)
             if sig.confidence is None:
@@ -159,6 +164,8 @@ class FusedSimilarity:
             F += Z.T  # row z-scores, symmetrised
             del S
         del Z
+        if keep_sum:
+            self._sum = F.copy()
         if self.edges is not None:
             np.add.at(F, (self.edges.row, self.edges.col), self.edges.data.astype(np.float32))
         if self.qe_k:
@@ -174,6 +181,19 @@ class FusedSimilarity:
             F += WF.T
             np.fill_diagonal(F, 0.0)
         self._full = F
+
+    def plus(self, extra: list[Signal]) -> FusedSimilarity:
+        """The fusion of this one's signals and `extra`, with the same options: equal to
+        FusedSimilarity(signals + extra, ...). When this fusion kept its sum (keep_sum, blogs), only
+        `extra` is z-scored and the sum is handed over (so once only); otherwise every signal is fused again."""
+        if self._sum is None:
+            qe_k, large_site, backend, candidates, edges = self._options
+            return FusedSimilarity(self.signals + extra, qe_k, large_site, backend, candidates, edges)
+        out = copy.copy(self)
+        out.signals = self.signals + [s for s in extra if s.weight and s.vectors.shape[1] > 0]
+        F, self._sum = self._sum, None
+        out._exact(F, out.signals[len(self.signals):])
+        return out
 
     # ------------------------------------------------------------------ large sites: candidates
     def _candidates(self, backend: str, c: int) -> None:
@@ -317,13 +337,19 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
     from . import lexical, tags
 
     signals, gram_matrix = text_signals(features)
-    text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links)
-    related = text
     coview = None
     if features.coview is not None and settings.related_coview:  # issue #19: readers also read
         coview = Signal("coview", features.coview.vectors, settings.related_coview,
                         confidence=features.coview.confidence)
-    if settings.related_method != "hybrid" or settings.related_use_tags or coview is not None:
+    text_only = settings.related_method == "hybrid" and not settings.related_use_tags
+    # With co-view on its own, the related fusion is the text fusion plus one signal: it starts from
+    # the text fusion's summed z-scores instead of z-scoring the text signals again.
+    text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links,
+                           keep_sum=text_only and coview is not None)
+    related = text
+    if text_only and coview is not None:
+        related = text.plus([coview])
+    elif not text_only:
         chosen = [s for s in signals if s.name in METHOD_SIGNALS[settings.related_method]] or signals[-1:]
         share = settings.related_use_tags
         if share:
