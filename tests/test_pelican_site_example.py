@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from conftest import serve
 
 pytest.importorskip("pelican")
-from pelican import Pelican  # noqa: E402
-from pelican.settings import read_settings  # noqa: E402
 
-SITE = Path(__file__).resolve().parent.parent / "site_example"
 CHROMIUM = Path("/usr/bin/chromium")
 RELATED = re.compile(r'<a class="postkin-related" href="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """site_example built once with the real model; the embedding cache lives in a temporary folder."""
-    if not (SITE / "pelicanconf.py").is_file():
-        pytest.skip("site_example/ is not in this checkout")
-    tmp = tmp_path_factory.mktemp("site_example")
-    conf = read_settings(str(SITE / "pelicanconf.py"), override={"OUTPUT_PATH": str(tmp / "output")})
-    conf["POSTKIN"] = {**conf.get("POSTKIN", {}), "cache_dir": str(tmp / "cache")}
-    Pelican(conf).run()
-    return tmp / "output"
+def built(site_example_output: Path) -> Path:
+    """site_example built once with the real model (conftest: shared with the other tests that read it)."""
+    return site_example_output
 
 
 @pytest.mark.slow
@@ -49,14 +38,6 @@ def test_every_article_links_to_related_posts_that_exist(built: Path) -> None:
             assert "/drafts/" not in target.as_posix(), f"{page.name} recommends a draft"
     drafts = sorted((built / "drafts").glob("*.html"))
     assert drafts and all(RELATED.search(d.read_text(encoding="utf-8")) for d in drafts)
-
-
-def _serve(folder: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 HARNESS = """<!doctype html><html><body><pre id="result">pending</pre>
@@ -94,7 +75,7 @@ def test_related_links_are_visible_and_navigate_in_chromium(built: Path, tmp_pat
     root = tmp_path / "www"
     shutil.copytree(built, root)
     (root / "harness.html").write_text(HARNESS % {"page": page.relative_to(built).as_posix()}, encoding="utf-8")
-    server = _serve(root)
+    server = serve(root)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/harness.html"
         run = subprocess.run(

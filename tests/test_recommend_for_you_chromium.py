@@ -4,46 +4,28 @@ request the pages make, which is what the privacy promise is about)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from conftest import serve
 
 pytest.importorskip("pelican")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
-from pelican import Pelican  # noqa: E402
-from pelican.settings import read_settings  # noqa: E402
 
 from postkin.readers import browser  # noqa: E402
 
-SITE = Path(__file__).resolve().parent.parent / "site_example"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    if not (SITE / "pelicanconf.py").is_file():
-        pytest.skip("site_example/ is not in this checkout")
-    tmp = tmp_path_factory.mktemp("recommend")
-    conf = read_settings(str(SITE / "pelicanconf.py"), override={"OUTPUT_PATH": str(tmp / "output")})
-    conf["POSTKIN"] = {**conf.get("POSTKIN", {}), "cache_dir": str(tmp / "cache")}
-    Pelican(conf).run()
-    return tmp / "output"
-
-
-def _serve(folder: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+def site(site_example_output: Path) -> Path:
+    """site_example built by Pelican (conftest: built once for every test that reads it)."""
+    return site_example_output
 
 
 @pytest.mark.slow
@@ -55,7 +37,7 @@ def test_three_posts_read_then_a_fourth_recommends_the_nearest_unread_posts(site
     # three posts on databases, then a fourth: the reader's history is clear enough to check against
     read = ["partial-covering-indexes", "reading-explain-analyze", "zero-downtime-migrations", "pgbouncer-transaction-mode"]
     assert set(read) <= set(keys)
-    server = _serve(site)
+    server = serve(site)
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     requests: list[str] = []
     try:
