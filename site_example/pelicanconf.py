@@ -102,7 +102,9 @@ MARKDOWN = {
 
 # --- postkin -------------------------------------------------------------
 PLUGINS = ["postkin"]
-POSTKIN = {"popularity_file": "pageviews.json"}
+# recommend_for_you: postkin writes output/postkin/vectors.json and recommend.js, and the theme's
+# _postkin_recommend.html shows "Recommended for you" from what the reader read (kept in their browser).
+POSTKIN = {"popularity_file": "pageviews.json", "recommend_for_you": True}
 # Authoring aid: show the "Suggested tags" box on article pages.
 # Turn on only for local previews, e.g. -e POSTKIN_SHOW_SUGGESTED_TAGS=true
 POSTKIN_SHOW_SUGGESTED_TAGS = False

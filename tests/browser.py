@@ -27,6 +27,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def serve(folder: Path) -> http.server.ThreadingHTTPServer:
+    """A quiet static HTTP server for `folder` on a free port of 127.0.0.1, in a daemon thread (call
+    .shutdown())."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def harness_report(root: Path, harness: str, profile: Path, budget_ms: int = 10000) -> tuple[dict, str]:
     """Write `harness` as root/harness.html, serve `root` over HTTP, open the harness in headless
     Chromium and return (the JSON it writes into <pre id="result">, the harness URL).
@@ -35,8 +43,7 @@ def harness_report(root: Path, harness: str, profile: Path, budget_ms: int = 100
     if not CHROMIUM.is_file():
         pytest.skip("/usr/bin/chromium not installed (apt-get install -y chromium)")
     (root / "harness.html").write_text(harness, encoding="utf-8")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(root)
     url = f"http://127.0.0.1:{server.server_address[1]}/harness.html"
     try:
         run = subprocess.run(

@@ -99,3 +99,24 @@ def small_blog(tmp_path: Path) -> Path:
             )
             day += 1
     return content
+
+
+SITE_EXAMPLE = Path(__file__).resolve().parent.parent / "site_example"
+
+
+@pytest.fixture(scope="session")
+def site_example_output(tmp_path_factory) -> Path:
+    """site_example built once per test session by Pelican with the real bundled encoder (the embedding
+    cache in a temporary folder): its output folder. Tests read it and never change it."""
+    pytest.importorskip("pelican")
+    from pelican import Pelican
+    from pelican.settings import read_settings
+
+    if not (SITE_EXAMPLE / "pelicanconf.py").is_file():
+        pytest.skip("site_example/ is not in this checkout")
+    tmp = tmp_path_factory.mktemp("site_example")
+    conf = read_settings(str(SITE_EXAMPLE / "pelicanconf.py"), override={"OUTPUT_PATH": str(tmp / "output")})
+    conf["POSTKIN"] = {**conf.get("POSTKIN", {}), "cache_dir": str(tmp / "cache")}
+    Pelican(conf).run()
+    return tmp / "output"
+

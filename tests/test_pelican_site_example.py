@@ -11,23 +11,14 @@ import pytest
 
 pytest.importorskip("pelican")
 from browser import harness_report  # noqa: E402
-from pelican import Pelican  # noqa: E402
-from pelican.settings import read_settings  # noqa: E402
 
-SITE = Path(__file__).resolve().parent.parent / "site_example"
 RELATED = re.compile(r'<a class="postkin-related" href="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """site_example built once with the real model; the embedding cache lives in a temporary folder."""
-    if not (SITE / "pelicanconf.py").is_file():
-        pytest.skip("site_example/ is not in this checkout")
-    tmp = tmp_path_factory.mktemp("site_example")
-    conf = read_settings(str(SITE / "pelicanconf.py"), override={"OUTPUT_PATH": str(tmp / "output")})
-    conf["POSTKIN"] = {**conf.get("POSTKIN", {}), "cache_dir": str(tmp / "cache")}
-    Pelican(conf).run()
-    return tmp / "output"
+def built(site_example_output: Path) -> Path:
+    """site_example built once with the real model (conftest: shared with the other tests that read it)."""
+    return site_example_output
 
 
 @pytest.mark.slow

@@ -158,7 +158,7 @@ class EmbeddingCache:
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             if not tables:
-                with _transaction(db):
+                with transaction(db):
                     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, text_hash TEXT NOT NULL, "
@@ -166,12 +166,12 @@ class EmbeddingCache:
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 tables = {"meta", "vectors"}
             if "token_counts" not in tables:  # added after schema 1 shipped: older caches gain the table
-                with _transaction(db):
+                with transaction(db):
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS token_counts (version TEXT NOT NULL, text_hash TEXT NOT NULL, "
                         "keys BLOB NOT NULL, counts BLOB NOT NULL, PRIMARY KEY (version, text_hash)) WITHOUT ROWID")
             if "parsed_posts" not in tables:  # likewise: posts parsed from their source bytes
-                with _transaction(db):
+                with transaction(db):
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS parsed_posts (version TEXT NOT NULL, key TEXT NOT NULL, "
                         "data TEXT NOT NULL, PRIMARY KEY (version, key)) WITHOUT ROWID")
@@ -193,13 +193,8 @@ class EmbeddingCache:
             if verdict is None or verdict == "ok":  # not proven damaged: leave it alone
                 return False
             exc = sqlite3.DatabaseError(f"quick_check: {verdict}")
-        aside = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
         try:
-            self.path.replace(aside)
-            for suffix in ("-wal", "-shm"):
-                extra = self.path.with_name(self.path.name + suffix)
-                if extra.exists():
-                    extra.replace(aside.with_name(aside.name + suffix))
+            aside = move_aside(self.path)
         except OSError as move:
             self.problem = f"{self.path}: unusable ({exc}) and cannot be moved aside ({move.strerror}): " \
                            f"move it away or {CACHE_ELSEWHERE}"
@@ -266,7 +261,7 @@ class EmbeddingCache:
             self._not_stored()
             return
         try:
-            with _transaction(self._db):
+            with transaction(self._db):
                 self._db.executemany(sql, rows)
         except sqlite3.DatabaseError as exc:
             self._failed(exc, writing=True)
@@ -347,7 +342,19 @@ class EmbeddingCache:
         self.close()
 
 
-class _transaction:
+def move_aside(path: Path) -> Path:
+    """Move an unusable SQLite file (and its -wal and -shm files) to `path`.unusable-<time>, never
+    deleting it; returns the new path. OSError if it cannot be moved."""
+    aside = path.with_name(f"{path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.replace(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.replace(aside.with_name(aside.name + suffix))
+    return aside
+
+
+class transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (autocommit connections).
 
     SQLite rolls some failed transactions back by itself (SQLITE_FULL, SQLITE_IOERR): ROLLBACK is then

@@ -113,7 +113,8 @@ def main() -> None:
 @main.command()
 @click.argument("content", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("data/postkin"),
-              show_default=True, help="output folder for postkin.json and posts/<slug>.json")
+              show_default=True, help="output folder for postkin.json and posts/<slug>.json (and, with "
+                                      "recommend_for_you, postkin-vectors.json and postkin-recommend.js)")
 @click.option("--related-k", type=int, help="related posts per post")
 @click.option("--tags-k", type=int, help="suggested tags per post")
 @click.option("--clusters", type=int, help="number of topic clusters")
@@ -134,6 +135,10 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
         _report_problems(corpus, content, settings.strict)
         results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
         written, removed = write_outputs(out, results.posts_json(), results.site.to_json())
+        if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
+            from .readers.browser import write_browser_files
+
+            written += write_browser_files(out, results.recommend)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
     stats = results.stats

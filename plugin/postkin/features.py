@@ -4,6 +4,7 @@
     features.vectors          # (n, d) float32, unit rows: the encoder's vectors of title + lede
     features.lexical          # TF-IDF of each post's whole text (lexical.LexicalIndex)
     features.links            # symmetric sparse (n, n) link weights, or None
+    features.coview           # co-view vectors learnt from the site's reader logs (readers=True), or None
 
 Only texts whose hash the cache lacks are embedded; only posts whose lexical text changed are
 tokenised. `from_vectors` makes the same Features from vectors a caller already has (tests, eval).
@@ -31,6 +32,16 @@ Progress = Callable[[int, int], None]  # (done, total) texts embedded
 
 
 @dataclass
+class CoView:
+    """What readers read together (setting reader_logs, issue #19): item2vec vectors learnt from the
+    site's reading sessions (readers.item2vec.coview_vectors), row i for posts[i], zeros for a post
+    without one; `confidence` (n,) in [0, 1) is each post's trust (readers.item2vec.confidence), 0 for those."""
+
+    vectors: np.ndarray  # (n, d) float32, inner products are the co-view similarity
+    confidence: np.ndarray  # (n,) float64
+
+
+@dataclass
 class Features:
     """Per-post features; row i of every matrix is posts[i]."""
 
@@ -40,6 +51,7 @@ class Features:
     links: Any  # scipy.sparse csr (n, n) float64 symmetric link weights (setting related_links), or None
     embedded: int = 0  # texts embedded in this run
     indexed: int = 0  # posts tokenised in this run
+    coview: CoView | None = None  # from the reader logs (extract(readers=True)); related posts only
 
 
 def embed_text(post: Post, fields: Sequence[str]) -> str:
@@ -103,11 +115,16 @@ def link_edges(posts: Sequence[Post], weight: float) -> Any:
 
 
 def extract(posts: list[Post], settings: Settings, *, cache: EmbeddingCache | None = None,
-            encoder: Encoder | None = None, progress: Progress | None = None) -> Features:
+            encoder: Encoder | None = None, progress: Progress | None = None, readers: bool = False) -> Features:
     """Embeddings (through the cache), the TF-IDF index and the link graph of `posts`.
 
+    `readers` (a build; not tag suggestions): also read the logs of setting reader_logs, through the
+    reader cache beside the embedding cache: page views become the popularity of posts that have none,
+    and the sessions give `coview` (issue #19; see postkin.readers).
+
     Token counts found now are stored in the cache only after the embedding succeeded, so a build whose
-    encoder fails leaves the cache as it was. Raises PostkinError when the encoder cannot load.
+    encoder fails leaves the cache as it was. Raises PostkinError when the encoder cannot load or the
+    readers extra is missing.
     """
     encoder = encoder or get_encoder(settings)
     texts = [embed_text(p, settings.embed_fields) for p in posts]
@@ -120,11 +137,16 @@ def extract(posts: list[Post], settings: Settings, *, cache: EmbeddingCache | No
         encoder.prefetch()
     counts, new_counts = lexical.count_posts(posts, cache)
     lex = lexical.build_index(counts)
+    coview = None
+    if readers and settings.reader_logs:  # while the model loads
+        from .readers import reader_features
+
+        coview = reader_features(posts, settings, cache.path.parent if cache is not None else None)
     vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
     if cache is not None and new_counts:
         cache.put_tokens(lexical.TOKENIZER_VERSION, new_counts)
     return Features(vectors, encoder.cache_id, lex, link_edges(posts, settings.related_links),
-                    embedded=embedded, indexed=_counted(posts, new_counts))
+                    embedded=embedded, indexed=_counted(posts, new_counts), coview=coview)
 
 
 def _counted(posts: Sequence[Post], new_counts: dict[str, lexical.TokenCounts]) -> int:

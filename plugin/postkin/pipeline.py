@@ -51,11 +51,13 @@ class Stats:
 
 @dataclass
 class Build:
-    """Every post's context by slug, the site-wide context, and what the build did."""
+    """Every post's context by slug, the site-wide context, and what the build did; with setting
+    recommend_for_you, the vectors file of "Recommended for you" (readers.browser.vectors_file)."""
 
     contexts: dict[str, PostContext] = field(default_factory=dict)
     site: SiteContext = field(default_factory=SiteContext)
     stats: Stats = field(default_factory=Stats)
+    recommend: bytes | None = None
 
     def posts_json(self) -> dict[str, dict[str, Any]]:
         """slug -> the post's context as JSON data."""
@@ -144,7 +146,14 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-    return Build(contexts, site_context(posts, features, topics))
+    build = Build(contexts, site_context(posts, features, topics))
+    if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
+        from .readers.browser import vectors_file
+
+        shown = [posts[i] for i in np.flatnonzero(listed_posts)]
+        build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
+                                       features.vectors[listed_posts])
+    return build
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
@@ -166,7 +175,8 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress)
+        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                       readers=True)
         corpus.store_parsed(cache)
     build = compute(corpus, feats, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,

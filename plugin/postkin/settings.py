@@ -88,6 +88,14 @@ def _embed_fields(name: str, value: Any) -> str | None:
     return None
 
 
+def _paths(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) and v for v in value):
+        return None
+    return "a file or glob pattern, or a list of them"
+
+
 def _choice(*options: str) -> Callable[[str, Any], str | None]:
     def check(name: str, value: Any) -> str | None:
         return None if value in options else f"one of {list(options)}"
@@ -105,11 +113,11 @@ def _encoder_name(name: str, value: Any) -> str | None:
 
 
 def _setting(default: Any, check: Any, help: str, *, hosts: tuple[str, ...] = HOSTS, path: bool = False,
-             elsewhere: str = "") -> Any:
+             elsewhere: str = "", many: bool = False) -> Any:
     """A schema entry: `hosts` that read it (others refuse it, saying `elsewhere`), `path`: resolved
-    against the folder of the file that sets it."""
+    against the folder of the file that sets it, `many`: a list that may be given as one value."""
     return field(default=default, metadata={"check": check, "help": help, "hosts": hosts, "path": path,
-                                            "elsewhere": elsewhere})
+                                            "elsewhere": elsewhere, "many": many})
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,21 @@ class Settings:
     popularity_file: str | None = _setting(
         None, _optional_string, "JSON or CSV file of url-or-slug -> page views, as analytics tools export",
         path=True)
+    # --- reader signals (issue #19): access logs, the co-view signal, "Recommended for you"
+    reader_logs: tuple[str, ...] | None = _setting(
+        None, _paths,
+        "access logs (nginx/Apache combined, CloudFront; gzip or plain) and analytics exports (GA4, Plausible, "
+        "Umami CSV): files or glob patterns; they give page views and the co-view signal (needs postkin[readers])",
+        path=True, many=True)
+    reader_log_format: str | None = _setting(
+        None, _optional_string, "Apache LogFormat of the access logs (default: combined, vhost_combined or common)")
+    related_coview: float = _setting(
+        1.0, _non_negative_float,
+        "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
+    recommend_for_you: bool = _setting(
+        False, _bool,
+        "write the vectors file and script of 'Recommended for you' (Pelican: postkin/vectors.json and "
+        "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
@@ -201,6 +224,8 @@ class Settings:
             expected = meta["check"](name, value)
             if expected:
                 raise SettingsError(f"{source}: setting '{key}' must be {expected}, got {value!r}")
+            if meta["many"] and isinstance(value, str):
+                value = [value]
             clean[name] = tuple(value) if isinstance(value, list) else value
         settings = dataclasses.replace(base or cls(), **clean)
         if base_dir is not None:
@@ -213,14 +238,22 @@ class Settings:
         if self.encoder_handle is not None and self.encoder != "tfhub" and "encoder_handle" in given:
             raise SettingsError(f"{source}: setting 'encoder_handle' is used only with encoder = 'tfhub' "
                                 f"(encoder is {self.encoder!r}); remove it or set encoder = 'tfhub'")
+        for key in ("related_coview", "reader_log_format"):  # both are about what reader_logs read
+            if key in given and self.reader_logs is None:
+                raise SettingsError(f"{source}: setting '{key}' is used only with reader_logs (no logs are "
+                                    "read); remove it or set reader_logs")
 
     def resolve_paths(self, base: Path, only: set[str] | None = None) -> Settings:
-        """Relative path settings (cache_dir, popularity_file, json_output, an encoder_handle that names
-        a folder there, not a preset or URL) made absolute against `base`; `only`: just these keys."""
+        """Relative path settings (cache_dir, popularity_file, json_output, each reader_logs pattern, an
+        encoder_handle that names a folder there, not a preset or URL) made absolute against `base`;
+        `only`: just these keys."""
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if not f.metadata["path"] or value is None or (only is not None and f.name not in only):
+                continue
+            if isinstance(value, tuple):  # files or glob patterns (reader_logs): each resolved alike
+                changes[f.name] = tuple(v if Path(v).expanduser().is_absolute() else str(base / v) for v in value)
                 continue
             if Path(value).expanduser().is_absolute():
                 continue

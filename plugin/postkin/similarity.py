@@ -15,6 +15,11 @@ that share neighbours move closer). Measured with tags as ground truth (Dice@4, 
 Links between posts are not a vector signal: a linked pair gets `edges` (1.0 z-units by default,
 setting related_links) added to F0 before the diffusion step (18F: 546 linked pairs).
 
+Co-view ("readers also read", learnt from the site's logs: features.CoView, issue #19) joins the
+related-posts fusion only, with weight related_coview. It exists for the posts readers opened, so its
+Signal carries a per-post `confidence`: rows are z-scored over those posts only and a pair counts
+confidence_i * confidence_j, so co-view adds exactly 0 to F0 for every pair with a post no reader opened.
+
 Adding a signal (categories...) is appending a `Signal(name, vectors, weight)` to
 the list `text_signals` returns: any post x feature matrix whose row inner products are the
 similarity (e.g. L2-normalised rows of a sparse post x link-target matrix). Tag suggestions use the
@@ -31,7 +36,9 @@ statistics from a fixed sample of columns, and fuse on the candidate pairs only.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +66,10 @@ class Signal:
     vectors: Any
     weight: float = 1.0
     gram: np.ndarray | None = None  # vectors @ vectors.T if already computed (blogs only)
+    # Per-post trust in [0, 1] for signals that exist for some posts only (co-view, issue #19): rows are
+    # z-scored over the posts with confidence > 0, and pair (i, j) counts confidence_i * confidence_j, so
+    # a post without data adds exactly 0 (an average z-score) to every pair it is in.
+    confidence: np.ndarray | None = None
 
 
 def _sparse(a: Any) -> bool:
@@ -107,7 +118,11 @@ class FusedSimilarity:
     """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
 
     def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
-                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None) -> None:
+                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None,
+                 keep_sum: bool = False) -> None:
+        """`keep_sum`: keep the signals' summed z-scores (blogs only) for one later `plus`."""
+        self._options = (qe_k, large_site, backend, candidates, edges)
+        self._sum: np.ndarray | None = None
         self.signals = [s for s in signals if s.weight and s.vectors.shape[1] > 0]
         # Links between posts: a symmetric sparse (n, n) matrix of weights in z-score units, added to F0.
         self.edges = edges.tocoo() if edges is not None and edges.nnz else None
@@ -120,28 +135,37 @@ class FusedSimilarity:
         if not self.signals or n == 0:
             self._full = np.zeros((n, n))
         elif not self.large:
-            self._exact()
+            self._exact(np.zeros((n, n), np.float32), self.signals, keep_sum)
         else:
             self._candidates(backend, candidates)
 
     # ------------------------------------------------------------------ blogs: exact n x n
-    def _exact(self) -> None:
+    def _exact(self, F: np.ndarray, signals: list[Signal], keep_sum: bool = False) -> None:
+        """F1 from F, the z-scores already summed (zeros, or a kept sum), plus those of `signals`."""
         # float32: a 5,000-post site needs 100 MB per matrix, and scores are rounded to 4 digits anyway
         n = self.n
-        F = np.zeros((n, n), np.float32)
         Z = np.empty((n, n), np.float32)  # one scratch matrix for every signal
-        for sig in self.signals:
+        for sig in signals:
             S = sig.gram if sig.gram is not None else gram(sig.vectors)
             d = S.diagonal().astype(np.float64)
-            m = (S.sum(axis=1, dtype=np.float64) - d) / max(n - 1, 1)  # mean, spread over all *other* posts
-            sq = np.einsum("ij,ij->i", S, S, dtype=np.float64)
-            s = np.sqrt(np.maximum((sq - d * d) / max(n - 1, 1) - m * m, 0)) + 1e-9
+            if sig.confidence is None:
+                m = (S.sum(axis=1, dtype=np.float64) - d) / max(n - 1, 1)  # mean, spread over all *other* posts
+                sq = np.einsum("ij,ij->i", S, S, dtype=np.float64)
+                s = np.sqrt(np.maximum((sq - d * d) / max(n - 1, 1) - m * m, 0)) + 1e-9
+            else:  # the same statistics over the posts that have this signal
+                m, s = _known_stats(S, d, sig.confidence > 0)
             np.subtract(S, m[:, None].astype(np.float32), out=Z)
             Z *= (0.5 * sig.weight / s)[:, None].astype(np.float32)
+            if sig.confidence is not None:
+                c = sig.confidence.astype(np.float32)
+                Z *= c[:, None]
+                Z *= c[None, :]
             F += Z
             F += Z.T  # row z-scores, symmetrised
             del S
         del Z
+        if keep_sum:
+            self._sum = F.copy()
         if self.edges is not None:
             np.add.at(F, (self.edges.row, self.edges.col), self.edges.data.astype(np.float32))
         if self.qe_k:
@@ -157,6 +181,19 @@ class FusedSimilarity:
             F += WF.T
             np.fill_diagonal(F, 0.0)
         self._full = F
+
+    def plus(self, extra: list[Signal]) -> FusedSimilarity:
+        """The fusion of this one's signals and `extra`, with the same options: equal to
+        FusedSimilarity(signals + extra, ...). When this fusion kept its sum (keep_sum, blogs), only
+        `extra` is z-scored and the sum is handed over (so once only); otherwise every signal is fused again."""
+        if self._sum is None:
+            qe_k, large_site, backend, candidates, edges = self._options
+            return FusedSimilarity(self.signals + extra, qe_k, large_site, backend, candidates, edges)
+        out = copy.copy(self)
+        out.signals = self.signals + [s for s in extra if s.weight and s.vectors.shape[1] > 0]
+        F, self._sum = self._sum, None
+        out._exact(F, out.signals[len(self.signals):])
+        return out
 
     # ------------------------------------------------------------------ large sites: candidates
     def _candidates(self, backend: str, c: int) -> None:
@@ -190,10 +227,17 @@ class FusedSimilarity:
             for b in range(0, n, self.block):
                 S = _dot(A[b:b + self.block], A[sample])
                 S[np.arange(S.shape[0])[:, None] + b == sample[None, :]] = np.nan
-                m[b:b + self.block] = np.nanmean(S, axis=1)
-                s[b:b + self.block] = np.nanstd(S, axis=1) + 1e-9
+                if sig.confidence is not None:
+                    S[:, sig.confidence[sample] <= 0] = np.nan
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # a row with no known column: stats 0
+                    m[b:b + self.block] = np.nan_to_num(np.nanmean(S, axis=1))
+                    s[b:b + self.block] = np.nan_to_num(np.nanstd(S, axis=1)) + 1e-9
             cos = pair_cosines(A, pi, pj)
-            f0 += (0.5 * sig.weight) * ((cos - m[pi]) / s[pi] + (cos - m[pj]) / s[pj])
+            z = (cos - m[pi]) / s[pi] + (cos - m[pj]) / s[pj]
+            if sig.confidence is not None:
+                z *= sig.confidence[pi] * sig.confidence[pj]
+            f0 += (0.5 * sig.weight) * z
         if self.edges is not None:
             e = self.edges.tocsr()
             f0 += np.asarray(e[pi, pj]).ravel()
@@ -245,10 +289,22 @@ class FusedSimilarity:
         return out
 
 
+def _known_stats(S: np.ndarray, d: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean and standard deviation of S over the `known` columns other than the row's own."""
+    k = known.astype(np.float32)
+    count = np.maximum(known.sum() - known, 1).astype(np.float64)
+    own = np.where(known, d, 0.0)
+    m = (S @ k - own) / count
+    sq = np.einsum("ij,ij,j->i", S, S, k, dtype=np.float64)
+    s = np.sqrt(np.maximum((sq - own * own) / count - m * m, 0)) + 1e-9
+    return m, s
+
+
 @dataclass
 class Similarity:
     """The fused similarities of a build: `text` (text signals and links: what tag suggestions use),
-    `related` (the related_method's signals, plus tags if related_use_tags), and the TF-IDF Gram matrix
+    `related` (the related_method's signals, plus tags if related_use_tags and co-view if the features
+    have it), and the TF-IDF Gram matrix
     X X^T they were computed from (blogs only; None on large sites)."""
 
     text: FusedSimilarity
@@ -281,9 +337,19 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
     from . import lexical, tags
 
     signals, gram_matrix = text_signals(features)
-    text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links)
+    coview = None
+    if features.coview is not None and settings.related_coview:  # issue #19: readers also read
+        coview = Signal("coview", features.coview.vectors, settings.related_coview,
+                        confidence=features.coview.confidence)
+    text_only = settings.related_method == "hybrid" and not settings.related_use_tags
+    # With co-view on its own, the related fusion is the text fusion plus one signal: it starts from
+    # the text fusion's summed z-scores instead of z-scoring the text signals again.
+    text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links,
+                           keep_sum=text_only and coview is not None)
     related = text
-    if settings.related_method != "hybrid" or settings.related_use_tags:
+    if text_only and coview is not None:
+        related = text.plus([coview])
+    elif not text_only:
         chosen = [s for s in signals if s.name in METHOD_SIGNALS[settings.related_method]] or signals[-1:]
         share = settings.related_use_tags
         if share:
@@ -293,5 +359,7 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
             membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
             chosen = [dataclasses.replace(s, weight=s.weight * (1 - share)) for s in chosen]  # keeps s.gram
             chosen.append(Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
+        if coview is not None:  # related posts only: tag suggestions keep the text similarity
+            chosen.append(coview)
         related = FusedSimilarity(chosen, backend=settings.neighbors, edges=features.links)
     return Similarity(text, related, gram_matrix)

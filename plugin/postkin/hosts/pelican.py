@@ -219,6 +219,7 @@ class SiteResults:
     contexts: dict[str, Linked]
     site: Linked
     stats: Stats = field(default_factory=Stats)
+    recommend: bytes | None = None  # the "Recommended for you" vectors file (issue #19), if on
 
 
 def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path) -> SiteResults:
@@ -236,4 +237,4 @@ def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: 
     for key, article in articles.items():
         contexts[key] = linked_context(contexts_json[key], articles)
         article.postkin = contexts[key]
-    return SiteResults(contexts, linked_site(site_json, articles), build.stats)
+    return SiteResults(contexts, linked_site(site_json, articles), build.stats, build.recommend)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pelican import __version__ as PELICAN_VERSION
@@ -12,6 +13,7 @@ from pelican.log import console
 from postkin import __version__
 from postkin.hosts.pelican import SiteResults, log, resolve_settings, run
 from postkin.pelican_writer import IncrementalWriter, check_pelican
+from postkin.readers.browser import PELICAN_FILES, write_browser_files
 from postkin.settings import Settings
 
 
@@ -51,6 +53,8 @@ def build_context(generators: list[Any]) -> None:
     build.results = run(list(articles.articles), others, build.settings, build.cache_dir)
     build.context = articles.context
     build.context["postkin"] = build.results.site
+    if build.results.recommend is not None:  # issue #19: themes show "Recommended for you" when this is set
+        build.context["postkin"]["recommend_for_you"] = dict(zip(("vectors", "script"), PELICAN_FILES))
     build.writer = None
     # Inputs of every page that are not in the template context.
     build.extras = {"postkin": __version__, "settings": build.settings.to_dict()}
@@ -79,6 +83,8 @@ def finish(pelican: Any) -> None:
     if build is None or build.results is None:
         return
     stats = build.results.stats
+    if build.results.recommend is not None:  # issue #19: written after Pelican may have wiped the output
+        write_browser_files(Path(pelican.output_path), build.results.recommend, PELICAN_FILES)
     pages = ""
     if build.writer is not None:
         build.writer.save()
