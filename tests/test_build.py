@@ -253,3 +253,59 @@ def test_site_file_is_the_canonical_json_of_site_and_posts():
     posts = {"b": {"x": 1}, "a": {"y": [1.5, None]}}
     assert _site_bytes(site, {k: _text(v) for k, v in posts.items()}) == dumps({**site, "posts": posts})
     assert _site_bytes({}, {}) == dumps({"posts": {}})
+
+
+WATCH_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import FakeEncoder
+from postkin import encoders
+encoders._load_builtin()
+encoders._REGISTRY["fake"] = lambda settings: FakeEncoder()
+from postkin.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_watch_rebuilds_what_changed_until_stopped(small_blog, tmp_path):
+    """`postkin build --watch` keeps the data current while the author writes (live previews)."""
+    import subprocess
+    import sys
+    import threading
+    import time
+    from queue import Empty, Queue
+
+    config = write_config(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WATCH_SCRIPT.format(tests=str(Path(__file__).parent)), "build", str(small_blog),
+         "--out", str(out), "--config", str(config), "--cache-dir", str(tmp_path / "cache"), "--watch"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    queue: Queue[str] = Queue()
+    threading.Thread(target=lambda: [queue.put(line) for line in proc.stdout], daemon=True).start()
+
+    def wait_for(text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                lines.append(queue.get(timeout=0.5))
+            except Empty:
+                continue
+            if text in lines[-1]:
+                return
+        raise AssertionError(f"never saw {text!r}: {''.join(lines)}")
+
+    try:
+        wait_for("watching")
+        assert "embedded 9 now" in "".join(lines)
+        before = (out / "postkin.json").read_bytes()
+        post = small_blog / "2024-01-04-postgres-0.md"
+        post.write_text(post.read_text(encoding="utf-8").replace("PostgreSQL tuning part 0", "Vacuum in depth"),
+                        encoding="utf-8")
+        wait_for("embedded 1 now, 8 from cache")
+        assert (out / "postkin.json").read_bytes() != before
+        assert "Vacuum in depth" in (out / "posts" / "postgres-0.json").read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

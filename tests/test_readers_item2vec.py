@@ -17,7 +17,7 @@ pytest.importorskip("gensim", reason="needs the readers extra: pip install 'post
 pytest.importorskip("apachelogs", reason="needs the readers extra: pip install 'postkin[readers]'")
 
 from postkin import readers, similarity  # noqa: E402
-from postkin.corpus import read_corpus  # noqa: E402
+from postkin.dialects import read_site as read_corpus  # noqa: E402
 from postkin.errors import PostkinError  # noqa: E402
 from postkin.pipeline import run  # noqa: E402
 from postkin.readers import item2vec  # noqa: E402

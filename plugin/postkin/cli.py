@@ -13,10 +13,11 @@ import click
 
 from . import __version__
 from .errors import PostkinError
-from .settings import Settings, load_settings
+from .settings import GENERATORS, Settings, load_settings
 
 if TYPE_CHECKING:
     from .corpus import Corpus
+    from .dialects import Dialect
 
 log = logging.getLogger("postkin")
 
@@ -110,11 +111,17 @@ def main() -> None:
     """Related posts, topic clusters and tag suggestions for static sites, from embeddings."""
 
 
+DEFAULT_OUT = Path("data/postkin")
+
+
 @main.command()
-@click.argument("content", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("data/postkin"),
-              show_default=True, help="output folder for postkin.json and posts/<slug>.json (and, with "
-                                      "recommend_for_you, postkin-vectors.json and postkin-recommend.js)")
+@click.argument("content", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False),
+              help="output folder (default: where the site's generator reads data, e.g. Hugo data/postkin, "
+                   f"Jekyll _data/postkin; {DEFAULT_OUT} for a plain folder of posts)")
+@click.option("--generator", type=click.Choice(GENERATORS),
+              help="read the site as this generator does (default: found from its configuration)")
+@click.option("--watch", is_flag=True, help="build again whenever a post or the configuration changes")
 @click.option("--related-k", type=int, help="related posts per post")
 @click.option("--tags-k", type=int, help="suggested tags per post")
 @click.option("--clusters", type=int, help="number of topic clusters")
@@ -122,25 +129,36 @@ def main() -> None:
 @click.option("--encoder-handle", help="tfhub: preset, URL or SavedModel folder")
 @click.option("--signals", is_flag=True, default=None, help="explain scores by signal in the JSON")
 @common
-def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags: Any) -> None:
-    """Build related posts, clusters and suggested tags for the posts under CONTENT."""
+def build(content: Path, out: Path | None, watch: bool, config: Path | None, verbose: bool, **flags: Any) -> None:
+    """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
+    them where its generator's templates read them."""
     _setup_logging(verbose)
-    started = time.perf_counter()
     try:
-        from .outputs import write_outputs
-        from .pipeline import read_folder, run
+        from .dialects import find_site
 
         settings = _settings(config, content, flags)
-        corpus = read_folder(content, settings)
-        _report_problems(corpus, content, settings.strict)
-        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
-        written, removed = write_outputs(out, results.posts_json(), results.site.to_json())
-        if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
-            from .readers.browser import write_browser_files
-
-            written += write_browser_files(out, results.recommend)
+        dialect = find_site(content, settings)
+        target = out or dialect.data_dir() or DEFAULT_OUT
+        _build_once(dialect, settings, content, target)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
+    if watch:
+        _watch(dialect, settings, content, target)
+
+
+def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
+    """One build: read, compute, write the data; the summary line on stderr. Raises PostkinError."""
+    from .pipeline import read_site, run
+
+    started = time.perf_counter()
+    corpus = read_site(dialect, settings)
+    _report_problems(corpus, content, settings.strict)
+    results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+    written, removed = dialect.write_data(out, results)
+    if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
+        from .readers.browser import write_browser_files
+
+        written += write_browser_files(out, results.recommend)
     stats = results.stats
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
@@ -149,6 +167,41 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
         f"{written} files written, {removed} removed in {out}; {time.perf_counter() - started:.2f} s",
         err=True)
+
+
+def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
+    """Build again after every change to the site's posts or configuration (watchfiles: the file system's
+    own notifications, changes batched for 1.6 s), until interrupted. A build that fails says why in
+    one line and the watch goes on; the outputs and the cache stay as the last good build left them."""
+    import os
+
+    from watchfiles import watch as watch_changes
+
+    ignored = [Path(os.path.realpath(p)) for p in (out, dialect.cache_folder())]
+
+    def relevant(change: Any, path: str) -> bool:
+        real = Path(os.path.realpath(path))
+        return not any(real == folder or folder in real.parents for folder in ignored) and \
+            not any(part.startswith(".") for part in real.parts)
+
+    announced = False
+    try:
+        # yield_on_timeout: the first (empty) batch says the watcher is listening; only then does the
+        # "watching" line appear, so an edit made after it is never missed
+        for changes in watch_changes(*dialect.watch_paths(), watch_filter=relevant, raise_interrupt=False,
+                                     rust_timeout=500, yield_on_timeout=True):
+            if not announced:
+                click.echo(f"postkin: watching {', '.join(str(p) for p in dialect.watch_paths())} (Ctrl-C stops)",
+                           err=True)
+                announced = True
+            if not changes:
+                continue
+            try:
+                _build_once(dialect, settings, content, out)
+            except PostkinError as exc:
+                log.error("%s", exc)
+    except KeyboardInterrupt:  # pragma: no cover - the user stopped it
+        pass
 
 
 @click.command("suggest-tags", context_settings={"help_option_names": ["-h", "--help"]})

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from .popularity import apply_popularity
 from .related import related_posts
 from .settings import Settings
 from .topics import find_topics
+
+if TYPE_CHECKING:
+    from .dialects import Dialect
 
 log = logging.getLogger("postkin")
 
@@ -185,17 +188,20 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     return build
 
 
-def read_folder(given: Path, settings: Settings) -> Corpus:
-    """The Corpus of the site at (or above) `given`, read by its generator's dialect through the cache of
-    parsed posts, with page views from the popularity file. Raises PostkinError (no such folder, a
-    configuration or popularity file that cannot be read)."""
-    from .dialects import find_site
-
-    dialect = find_site(Path(given), settings)
+def read_site(dialect: Dialect, settings: Settings) -> Corpus:
+    """The Corpus of a site, read by its dialect through the cache of parsed posts, with page views from
+    the popularity file. Raises PostkinError (a configuration or popularity file that cannot be read)."""
     with open_cache(dialect.cache_folder()) as cache:
         corpus = dialect.read(cache)
     apply_popularity(corpus.posts, settings)
     return corpus
+
+
+def read_folder(given: Path, settings: Settings) -> Corpus:
+    """The Corpus of the site at (or above) `given` (see dialects.find_site and read_site)."""
+    from .dialects import find_site
+
+    return read_site(find_site(Path(given), settings), settings)
 
 
 def build_folder(given: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:

@@ -40,6 +40,7 @@ from ..text import first_paragraph, inline_text, paragraphs, split_markdown
 
 if TYPE_CHECKING:
     from ..cache import EmbeddingCache
+    from ..pipeline import Build
     from ..settings import Settings
 
 log = logging.getLogger("postkin")
@@ -228,6 +229,26 @@ class Dialect:
 
     def finish(self, posts: list[Post]) -> None:
         """Site-wide steps after every post was read (unique keys, translations, URLs)."""
+
+    # -- where the generator's templates read postkin's data ----------------------------------------
+    def data_dir(self) -> Path | None:
+        """The folder `postkin build` writes to when --out is not given: where this generator's
+        templates read data files (Hugo `data/`, Jekyll `_data/`...); None: the user says (--out)."""
+        return None
+
+    def write_data(self, out: Path, build: Build) -> tuple[int, int]:
+        """Write the build's data in the shape this generator's templates read it: (files written,
+        files removed). The default: postkin.json and posts/<key>.json (outputs.write_outputs)."""
+        from ..outputs import write_outputs
+
+        return write_outputs(out, build.posts_json(), build.site.to_json())
+
+    def watch_paths(self) -> list[Path]:
+        """What `postkin build --watch` watches: the content folder and the generator's configuration."""
+        paths = [Path(self.site.content)]
+        if self.site.config_file is not None:
+            paths.append(self.site.config_file)
+        return paths
 
     def fingerprint(self) -> str:
         """Everything besides a file's path and bytes that changes how it is read: the dialect, its site
