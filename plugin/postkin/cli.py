@@ -215,5 +215,39 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
         click.echo(report.table())
 
 
+@main.command("report")
+@click.argument("content", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="HTML file to write (default: report.html; with --json, none unless given)")
+@click.option("--json", "as_json", is_flag=True, help="print the report's data as JSON on stdout")
+@click.option("--site-url", default="", help="joined to the posts' URLs, so the report links to the live site")
+@common
+def report_command(content: Path, out: Path | None, as_json: bool, site_url: str, config: Path | None,
+                   verbose: bool, **flags: Any) -> None:
+    """Write a topic map of the blog under CONTENT: topics, dendrogram, map, tag hygiene, outliers, quality."""
+    _setup_logging(verbose)
+    started = time.perf_counter()
+    out = out if out is not None or as_json else Path("report.html")
+    try:
+        from .pipeline import read_folder, run
+        from .report.glue import write_report
+
+        settings = _settings(config, content, flags)
+        corpus = read_folder(content, settings)
+        _report_problems(corpus, content, settings.strict)
+        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+        data = write_report(build.stages, settings, corpus.cache_dir, out, site_url=site_url,
+                            title=f"postkin report: {content.resolve().name}")
+    except PostkinError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps(data.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
+    where = f"{out} ({out.stat().st_size / 1e6:.1f} MB)" if out is not None else "no HTML"
+    click.echo(f"postkin: report of {data.summary['posts']} posts in {data.summary['topics']} topics: {where}; "
+               f"{time.perf_counter() - started:.2f} s", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

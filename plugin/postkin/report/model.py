@@ -19,15 +19,15 @@ SNAPSHOT_VERSION = 1
 
 @dataclass(frozen=True)
 class ReportPost:
-    """One post as the report shows it: display fields exactly as the author wrote them."""
+    """One post as the report shows it."""
 
     key: str  # unique per blog (the slug today)
-    title: str
+    title: str  # as text (markup removed)
     url: str  # as links should use it (absolute when the caller gave a site URL)
     date: str | None = None  # ISO 8601
     tags: tuple[str, ...] = ()
     popularity: float | None = None  # page views, if known
-    draft: bool = False
+    draft: bool = False  # not listed on other pages: a draft, or (as its generator decides) future or expired
 
 
 @dataclass(frozen=True)
