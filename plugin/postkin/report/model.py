@@ -36,8 +36,8 @@ class Thresholds:
     lede (`cosine`) and of the whole text's TF-IDF (`text`); measured on 18F (508 posts) and efcl (832):
 
     - a post's nearest-neighbour embedding cosine has 1st-99th percentiles 0.33-0.90 (18F) and 0.32-0.90
-      (efcl). Below 0.35 (and with no post sharing a quarter of its words, TF-IDF < 0.25) is an orphan:
-      8 posts on 18F, 12 on efcl, each a one-off subject on reading;
+      (efcl). Below 0.35, with no post's whole text close either (TF-IDF cosine < 0.25), is an orphan:
+      8 posts on 18F, 13 on efcl, each a one-off subject on reading;
     - 0.90 and above is the top 1 % of nearest neighbours: series parts and yearly posts with the same
       title (2 pairs on 18F, 9 on efcl); a TF-IDF cosine of 0.70 and above, far past the 99th percentile
       of nearest neighbours (0.48 / 0.59), catches bodies that repeat each other whatever the title
@@ -46,7 +46,9 @@ class Thresholds:
       candidate (6 pairs on 18F, 14 on efcl);
     - two tag spellings one edit apart (Damerau-Levenshtein, letters swapped count as one) are a likely
       typo when the shorter has >= 5 characters and both have the same digits (firefox3 / firefox4 are
-      two tags), or one is the other plus 's'.
+      two tags), or one is the other plus 's' (14 pairs on efcl: textlint / textlitn, TravisCI /
+      TraivsCI, WebCompoents / WebComponents, module / modules...; also HTTP / HTTPS: these are
+      candidates for an editor, not changes).
     """
 
     orphan_cosine: float = 0.35
