@@ -373,6 +373,15 @@ def test_json_only_writes_no_html_and_default_out_is_report_html(tmp_path, fake_
     assert (cwd / "report.html").is_file() and not result.stdout
 
 
+def test_same_blog_gives_the_same_json(tmp_path, fake_encoder):
+    content = tag_blog(tmp_path)
+    cfg = tmp_path / "postkin.toml"
+    cfg.write_text('encoder = "fake"\nclusters = 4\n')
+    outputs = [run("report", str(content), "--json", "--cache-dir", str(tmp_path / name), "--config", str(cfg)).stdout
+               for name in ("cache-a", "cache-b")]
+    assert outputs[0] == outputs[1] and '"seconds"' not in outputs[0]
+
+
 def test_missing_extra_is_one_line_naming_it(tmp_path, fake_encoder, monkeypatch):
     monkeypatch.setitem(sys.modules, "bokeh", None)  # import bokeh now raises ImportError
     content = tag_blog(tmp_path)

@@ -39,6 +39,8 @@ def report_input(stages: Stages | None, settings: Settings, cache_dir: Path | No
         from ..evaluate import evaluate
 
         evaluation = evaluate(posts, settings, cache_dir).to_dict()
+        for method in evaluation["methods"]:  # compute times: the report is the same for the same blog
+            method.pop("seconds", None)
     return ReportInput(
         posts=[ReportPost(p.slug, p.plain_title, urljoin(site_url, p.url) if site_url else p.url,
                           p.date.isoformat() if p.date else None, tuple(p.tags), p.popularity, not listed)
