@@ -214,6 +214,23 @@ def test_tiny_blogs_get_a_report():
     assert len(three.posts) == 3 and three.outliers["orphans"]  # three orthogonal posts: all orphans
 
 
+def test_empty_and_all_draft_blogs_get_a_report(tmp_path, fake_encoder):
+    empty = tmp_path / "empty" / "content"
+    empty.mkdir(parents=True)
+    data, result = report(empty, empty.parent / "r.html")
+    assert data["summary"]["posts"] == 0 and "No posts." in (empty.parent / "r.html").read_text(encoding="utf-8")
+    # one warning, postkin's "no posts found"; none from Bokeh (an empty map would be MISSING_RENDERERS)
+    assert [line for line in result.stderr.splitlines() if "warning" in line.lower()] == [
+        f"postkin: warning: {empty}: no posts found (no Markdown files, read as a generic folder of posts); "
+        "check the folder or the generator setting"]
+    drafts = tmp_path / "drafts" / "content"
+    for i in range(5):
+        write_post(drafts, f"2024-01-0{i + 1}-d{i}.md", f'title: "Draft {i} about things"\ndraft: true\ntags: [a]')
+    data, _ = report(drafts, drafts.parent / "r.html")
+    assert data["summary"]["drafts"] == 5 and data["topics"] == []  # drafts never make a topic
+    assert {p["topic"] for p in data["posts"].values()} == {-1}
+
+
 def test_tag_hygiene_finds_spellings_merges_single_uses_and_untagged_posts(tmp_path, fake_encoder):
     data, _ = report(tag_blog(tmp_path), None)
     hygiene = data["tags"]

@@ -41,6 +41,8 @@ def render_html(data: ReportData, title: str = "postkin report") -> str:
 
     colours = dict(zip([t.id for t in data.topics], palette(len(data.topics))))
     plots = {"map": map_figure(data, colours), "dendrogram": dendrogram_figure(data, colours)}
+    if not data.posts:
+        del plots["map"]  # nothing to draw (Bokeh would warn of a plot without renderers)
     script, divs = components(plots)
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
