@@ -347,10 +347,21 @@ def test_report_input_is_checked():
         ReportInput(**{**inp.__dict__, "topics": dataclasses.replace(inp.topics, labels=["just one"])})
 
 
-def test_quality_section_comes_from_postkin_eval(tmp_path, fake_encoder):
-    data, _ = report(tag_blog(tmp_path), None)
-    methods = [m["method"] for m in data["quality"]["methods"]]
-    assert methods[0].startswith("postkin") and "TF-IDF full body" in methods
+@pytest.mark.parametrize("use_tags", [0.0, 0.5])
+def test_quality_section_comes_from_postkin_eval(tmp_path, fake_encoder, use_tags):
+    """With related_use_tags the build's related posts see the tags; the report scores them hidden, as eval."""
+    content = tag_blog(tmp_path)
+    data, _ = report(content, None, config=f'encoder = "fake"\nclusters = 4\nrelated_use_tags = {use_tags}\n')
+    quality = data["quality"]
+    ours = "postkin (hybrid, tags 0.5)" if use_tags else "postkin (hybrid)"
+    assert [m["method"] for m in quality["methods"]] == [ours, "random (3 seeds)", "most frequent tags"]
+    # the build's own stage values give exactly the scores `postkin eval` computes with every tag hidden
+    evaluated = json.loads(run("eval", str(content), "--json", "--cache-dir", str(tmp_path / "cache"),
+                               "--config", str(tmp_path / "postkin.toml")).stdout)
+    rows = {m["method"]: {k: v for k, v in m.items() if k != "seconds"} for m in evaluated["methods"]}
+    assert quality["methods"] == [rows[m["method"]] for m in quality["methods"]]
+    assert {k: quality[k] for k in ("posts", "tagged", "test_posts")} == {k: evaluated[k] for k in ("posts", "tagged", "test_posts")}
+    assert quality["methods"][0]["related"] > quality["methods"][1]["related"]  # better than random
     untagged = tmp_path / "untagged"
     for i in range(6):
         write_post(untagged / "content", f"2024-01-0{i + 1}-p{i}.md", f'title: "Post {i} about things"')

@@ -1,6 +1,6 @@
 """`postkin report`: a topic map of the blog an editor can read at a glance (one offline HTML file).
 
-    inp = glue.report_input(build.stages, settings, cache_dir)   # or ReportInput(posts=..., topics=..., ...)
+    inp = glue.report_input(build.stages, settings)              # or ReportInput(posts=..., topics=..., ...)
     data = analyse(inp)                                          # ReportData; data.to_dict() is the --json form
     html = render_html(data)                                     # str: one self-contained page
 

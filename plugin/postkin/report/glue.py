@@ -25,20 +25,20 @@ log = logging.getLogger("postkin")
 SNAPSHOT_FILE = "report-previous.json"
 
 
-def report_input(stages: Stages | None, settings: Settings, cache_dir: Path | None, *,
-                 previous: Snapshot | None = None, site_url: str = "", quality: bool = True) -> ReportInput:
+def report_input(stages: Stages | None, settings: Settings, *, previous: Snapshot | None = None,
+                 site_url: str = "", quality: bool = True) -> ReportInput:
     """The report's input from a build's stage values (None: a site without posts); site_url (e.g.
-    https://example.com/) is joined to site-relative URLs. quality: add `postkin eval`'s scores when
-    the blog has tags."""
+    https://example.com/) is joined to site-relative URLs. quality: when the blog has tags, the
+    configured method's `postkin eval` scores and two anchors, from the same stage values."""
     if stages is None:
         return ReportInput([], np.zeros((0, 0), np.float32), Topics(np.zeros(0, np.int64), np.zeros((0, 0), np.float32),
                                                                     [], [], []), [], [], previous=previous)
     posts = stages.posts
     evaluation = None
     if quality and any(p.tags for p in posts):
-        from ..evaluate import evaluate
+        from ..evaluate import evaluate_build
 
-        evaluation = evaluate(posts, settings, cache_dir).to_dict()
+        evaluation = evaluate_build(stages, settings).to_dict()
         for method in evaluation["methods"]:  # compute times: the report is the same for the same blog
             method.pop("seconds", None)
     return ReportInput(
@@ -81,7 +81,7 @@ def write_report(stages: Stages | None, settings: Settings, cache_dir: Path | No
     from .analysis import analyse
     from .html import render_html
 
-    data = analyse(report_input(stages, settings, cache_dir, previous=load_snapshot(cache_dir), site_url=site_url))
+    data = analyse(report_input(stages, settings, previous=load_snapshot(cache_dir), site_url=site_url))
     if out is not None:
         write_if_changed(out, render_html(data, title).encode("utf-8"))
     save_snapshot(cache_dir, data)
