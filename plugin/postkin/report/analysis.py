@@ -106,17 +106,30 @@ def _topic(inp: ReportInput, vectors: np.ndarray, topic_of: np.ndarray, c: int) 
         drafts=[posts[int(i)].key for i in rows if posts[i].draft])
 
 
-def topic_change(topic: Topic, inp: ReportInput, topic_of: np.ndarray, previous: Snapshot) -> TopicChange:
-    """The topic against the previous report's topic that held most of its posts (ties: lowest id):
-    its posts that are new since then, and those that were in another topic (with that topic's label)."""
-    members = [p.key for i, p in enumerate(inp.posts) if topic_of[i] == topic.id and not p.draft]
+def previous_topic(topic_id: int, members: list[str], previous: Snapshot) -> int | None:
+    """The previous report's topic that this topic continues, or None (no earlier topic held any of
+    its posts: a new topic). `members`: the keys of the topic's published posts.
+
+    The one place that decides topic identity across reports. Today topics are re-clustered on every
+    build, so it is the previous topic that held most of the members (ties: lowest id). When the Topics
+    stage keeps ids stable across builds (#16), this becomes
+    `topic_id if topic_id in previous.topic_labels else None`.
+    """
     before = Counter(previous.topic_of[k] for k in members if previous.topic_of.get(k, -1) >= 0)
-    if not before:
-        return TopicChange(None, [k for k in members if k not in previous.topic_of], [])
-    matched = min(before, key=lambda c: (-before[c], c))
+    return min(before, key=lambda c: (-before[c], c)) if before else None
+
+
+def topic_change(topic: Topic, inp: ReportInput, topic_of: np.ndarray, previous: Snapshot) -> TopicChange:
+    """The topic against the previous report's topic it continues (previous_topic): its posts that are
+    new since then, and those that were in another topic (with that topic's label)."""
+    members = [p.key for i, p in enumerate(inp.posts) if topic_of[i] == topic.id and not p.draft]
+    new = [k for k in members if k not in previous.topic_of]
+    matched = previous_topic(topic.id, members, previous)
+    if matched is None:
+        return TopicChange(None, new, [])
     moved = [{"key": k, "from": previous.topic_labels.get(previous.topic_of[k], f"topic {previous.topic_of[k]}")}
              for k in members if previous.topic_of.get(k, matched) not in (matched, -1)]
-    return TopicChange(previous.topic_labels.get(matched), [k for k in members if k not in previous.topic_of], moved)
+    return TopicChange(previous.topic_labels.get(matched), new, moved)
 
 
 # ----------------------------------------------------------------------------- outliers
