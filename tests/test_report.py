@@ -430,6 +430,103 @@ def test_site_url_makes_links_absolute_and_unsafe_urls_are_dropped(tmp_path, fak
     assert safe_url("javascript:alert(1)") == "" and safe_url("/a/b/") == "/a/b/"
 
 
+# ----------------------------------------------------------------------------- after a build: the `report` setting
+@pytest.fixture
+def stage_calls(monkeypatch) -> dict[str, int]:
+    """Counts the build's embedding / TF-IDF stage (features.extract) and its similarity stage
+    (similarity.compute), wherever they are called from (pipeline, eval, report)."""
+    from postkin import features, similarity
+
+    calls = {"features": 0, "similarity": 0}
+
+    def counting(key, real):
+        def counted(*args, **kwargs):
+            calls[key] += 1
+            return real(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(features, "extract", counting("features", features.extract))
+    monkeypatch.setattr(similarity, "compute", counting("similarity", similarity.compute))
+    return calls
+
+
+def report_links(html: str) -> list[str]:
+    """The post links of the report's Topics section."""
+    topics = html[html.index('<section id="topics">'):html.index('<section id="dendrogram">')]
+    return re.findall(r'<a href="([^"]+)">', topics)
+
+
+def test_build_writes_the_report_from_its_own_stage_values(tmp_path, fake_encoder, stage_calls):
+    content = tag_blog(tmp_path)
+    (tmp_path / "postkin.toml").write_text('encoder = "fake"\nclusters = 4\nreport = "public/report.html"\n')
+    result = run("build", str(content), "--out", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
+                 "--config", str(tmp_path / "postkin.toml"))
+    report_path = tmp_path / "public" / "report.html"  # relative to the settings file
+    assert f"report {report_path};" in result.stderr
+    # one embedding pass (each post's text once), one similarity computation, for the outputs and the report
+    assert stage_calls == {"features": 1, "similarity": 1}
+    assert len(fake_encoder.texts) == len(set(fake_encoder.texts)) == 17  # 18 posts, two with one title and lede
+    html = report_path.read_text(encoding="utf-8")
+    site = json.loads((tmp_path / "data" / "postkin.json").read_text(encoding="utf-8"))
+    shown = re.findall(r'<h3>(.*?) <span class="size">(\d+) posts</span></h3>', html)
+    assert sorted((label, int(size)) for label, size in shown) == \
+        sorted((entities(c["label"]), c["size"]) for c in site["clusters"])  # the build's topics
+    assert set(report_links(html)) <= {p["url"] for p in site["posts"].values()}
+    assert '<table class="eval">' in html and "postkin (hybrid)" in html
+    assert (tmp_path / "cache" / "report-previous.json").is_file()
+
+
+def test_report_setting_without_the_extra_stops_before_the_build(tmp_path, fake_encoder, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bokeh", None)
+    content = tag_blog(tmp_path)
+    (tmp_path / "postkin.toml").write_text('encoder = "fake"\nreport = "report.html"\n')
+    result = run("build", str(content), "--out", str(tmp_path / "data"), "--config", str(tmp_path / "postkin.toml"),
+                 ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"Error: {tmp_path / 'postkin.toml'}: setting 'report' needs bokeh, which is not "
+                                     "installed: pip install 'postkin[report]', or remove the setting")
+    assert fake_encoder.calls == 0 and not (tmp_path / "data").exists()
+
+
+def test_pelican_build_writes_the_report(tmp_path, fake_encoder, stage_calls):
+    pytest.importorskip("pelican")
+    from test_pelican_plugin import build, make_site
+
+    site = make_site(tmp_path / "site", {"encoder": "fake", "report": "output/postkin-report.html"})
+    build(site)
+    out = site / "output"
+    html = (out / "postkin-report.html").read_text(encoding="utf-8")
+    assert stage_calls == {"features": 1, "similarity": 1}
+    assert "<title>postkin report: Throwaway</title>" in html
+    links = report_links(html)
+    assert links and all((out / link).is_file() for link in links)  # relative to the report, as Pelican's URLs
+    assert "python-draft" in html  # drafts are on the map, in no topic list
+    build(site, SITEURL="https://blog.example")
+    links = report_links((out / "postkin-report.html").read_text(encoding="utf-8"))
+    assert links and all(link.startswith("https://blog.example/posts/") for link in links if "draft" not in link)
+
+
+@pytest.mark.slow
+def test_same_blog_gives_the_same_report_bytes_and_no_rewrite(tmp_path):
+    """Whole `postkin build` processes with the bundled encoder: the third report is the second's bytes,
+    and the file is left alone (same inode and mtime)."""
+    import os
+    import subprocess
+
+    content = tag_blog(tmp_path)
+    (tmp_path / "postkin.toml").write_text('clusters = 4\nreport = "report.html"\n')
+    report_path = tmp_path / "report.html"
+    seen = []
+    for _ in range(3):
+        subprocess.run([sys.executable, "-m", "postkin.cli", "build", str(content), "--out", str(tmp_path / "data"),
+                        "--config", str(tmp_path / "postkin.toml")], check=True, capture_output=True)
+        stat = report_path.stat()
+        seen.append((report_path.read_bytes(), stat.st_ino, stat.st_mtime_ns))
+    assert b"This is the first report" in seen[0][0] and b"Changes are against the previous report" in seen[1][0]
+    assert seen[2] == seen[1]
+    assert os.path.getsize(report_path) < 5_000_000
+
+
 # ----------------------------------------------------------------------------- in Chromium
 def _screenshot_ok(path: Path, colours: list[str] = (), alpha: float = 1.0) -> None:
     """Not blank, and every colour given is drawn (blended over white with alpha) on 12+ pixels."""

@@ -139,15 +139,21 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
             from .readers.browser import write_browser_files
 
             written += write_browser_files(out, results.recommend)
+        if settings.report:  # from this build's own stage values: nothing embedded or compared again
+            from .report.glue import write_report
+
+            write_report(results.stages, settings, corpus.cache_dir, Path(settings.report),
+                         title=f"postkin report: {content.resolve().name}")
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
     stats = results.stats
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
+    report = f"; report {settings.report}" if settings.report else ""
     click.echo(
         f"postkin: {stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
-        f"{written} files written, {removed} removed in {out}; {time.perf_counter() - started:.2f} s",
+        f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s",
         err=True)
 
 
@@ -218,7 +224,7 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
 @main.command("report")
 @click.argument("content", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="HTML file to write (default: report.html; with --json, none unless given)")
+              help="HTML file to write (default: setting `report`, else report.html; with --json: none unless given)")
 @click.option("--json", "as_json", is_flag=True, help="print the report's data as JSON on stdout")
 @click.option("--site-url", default="", help="joined to the posts' URLs, so the report links to the live site")
 @common
@@ -227,12 +233,13 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
     """Write a topic map of the blog under CONTENT: topics, dendrogram, map, tag hygiene, outliers, quality."""
     _setup_logging(verbose)
     started = time.perf_counter()
-    out = out if out is not None or as_json else Path("report.html")
     try:
         from .pipeline import read_folder, run
         from .report.glue import write_report
 
         settings = _settings(config, content, flags)
+        if out is None and not as_json:
+            out = Path(settings.report or "report.html")
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
         build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))

@@ -11,6 +11,7 @@ through Jinja2's autoescape, plot text through Bokeh's JSON document (titles are
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
@@ -43,7 +44,7 @@ def render_html(data: ReportData, title: str = "postkin report") -> str:
     plots = {"map": map_figure(data, colours), "dendrogram": dendrogram_figure(data, colours)}
     if not data.posts:
         del plots["map"]  # nothing to draw (Bokeh would warn of a plot without renderers)
-    script, divs = components(plots)
+    script, divs = stable_ids(*components(plots))
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files(__package__).joinpath("report.html.j2").read_text(encoding="utf-8"))
@@ -52,6 +53,21 @@ def render_html(data: ReportData, title: str = "postkin report") -> str:
         bokeh_js=Markup(Resources(mode="inline", components=["bokeh"]).render_js()),
         bokeh_script=Markup(script),
         plots={name: Markup(div) for name, div in divs.items()})
+
+
+def stable_ids(script: str, divs: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Bokeh's components() with the document and each plot's element named by role, not by a random
+    UUID, so a report of the same data is the same bytes from run to run (and write_if_changed leaves
+    it alone). Bokeh's model ids count up per process: the same in every fresh `postkin` process."""
+    found = [(re.search(r'"docid":"([^"]+)"', script), "postkin-report"),
+             *((re.search(r'\bid="([^"]+)"', div), f"postkin-{name}") for name, div in divs.items())]
+    for match, new in found:
+        if match is None:  # a Bokeh that writes them otherwise: random ids, nothing else changes
+            continue
+        old = f'"{match[1]}"'
+        script = script.replace(old, f'"{new}"')
+        divs = {name: div.replace(old, f'"{new}"') for name, div in divs.items()}
+    return script, divs
 
 
 def map_figure(data: ReportData, colours: dict[int, str]) -> Any:
