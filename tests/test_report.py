@@ -486,6 +486,10 @@ def test_report_setting_without_the_extra_stops_before_the_build(tmp_path, fake_
     assert result.stderr.strip() == (f"Error: {tmp_path / 'postkin.toml'}: setting 'report' needs bokeh, which is not "
                                      "installed: pip install 'postkin[report]', or remove the setting")
     assert fake_encoder.calls == 0 and not (tmp_path / "data").exists()
+    # the pre-commit hook and eval read the same settings file and need no extra
+    hook = run("suggest-tags", str(content / "2024-03-04-sourdough.md"), "--content", str(content),
+               "--config", str(tmp_path / "postkin.toml"), "--cache-dir", str(tmp_path / "cache"))
+    assert "sourdough" in hook.stdout and "report" not in hook.stderr
 
 
 def test_pelican_build_writes_the_report(tmp_path, fake_encoder, stage_calls):
@@ -504,6 +508,22 @@ def test_pelican_build_writes_the_report(tmp_path, fake_encoder, stage_calls):
     build(site, SITEURL="https://blog.example")
     links = report_links((out / "postkin-report.html").read_text(encoding="utf-8"))
     assert links and all(link.startswith("https://blog.example/posts/") for link in links if "draft" not in link)
+
+
+def test_pelican_report_setting_without_the_extra_stops_before_reading(tmp_path, fake_encoder, monkeypatch):
+    pytest.importorskip("pelican")
+    from pelican import Pelican
+    from pelican.settings import read_settings
+    from test_pelican_plugin import make_site
+
+    from postkin.errors import SettingsError
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    site = make_site(tmp_path / "site", {"encoder": "fake", "report": "report.html"})
+    with pytest.raises(SettingsError, match=r"^pelicanconf.py POSTKIN: setting 'report' needs scikit-learn, which is "
+                                            r"not installed: pip install 'postkin\[report\]', or remove the setting$"):
+        Pelican(read_settings(str(site / "pelicanconf.py"), override={"OUTPUT_PATH": str(site / "output")}))
+    assert fake_encoder.calls == 0
 
 
 @pytest.mark.slow

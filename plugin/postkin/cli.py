@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import PostkinError
-from .settings import Settings, load_settings
+from .settings import Settings, find_config, load_settings
 
 if TYPE_CHECKING:
     from .corpus import Corpus
@@ -131,6 +131,10 @@ def build(content: Path, out: Path, config: Path | None, verbose: bool, **flags:
         from .pipeline import read_folder, run
 
         settings = _settings(config, content, flags)
+        if settings.report:
+            from .report.requirements import check_installed
+
+            check_installed(str(config or find_config(content.resolve()) or "settings"))
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
         results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))

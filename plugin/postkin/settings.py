@@ -245,12 +245,6 @@ class Settings:
             if key in given and self.reader_logs is None:
                 raise SettingsError(f"{source}: setting '{key}' is used only with reader_logs (no logs are "
                                     "read); remove it or set reader_logs")
-        if self.report is not None and "report" in given:
-            from .report.requirements import INSTALL_HINT, missing
-
-            if missing():  # before the build, not after it
-                raise SettingsError(f"{source}: setting 'report' needs {', '.join(missing())}, which is not "
-                                    f"installed: {INSTALL_HINT}, or remove the setting")
 
     def resolve_paths(self, base: Path, only: set[str] | None = None) -> Settings:
         """Relative path settings (cache_dir, popularity_file, json_output, report, each reader_logs

@@ -113,6 +113,10 @@ def resolve_settings(pelican_settings: Mapping[str, Any]) -> tuple[Settings, Pat
     base = content if (content / "pelicanconf.py").is_file() else content.parent
     settings = Settings.from_mapping(pelican_settings.get("POSTKIN") or {}, SETTINGS_SOURCE, host="pelican",
                                      base_dir=base)
+    if settings.report:
+        from ..report.requirements import check_installed
+
+        check_installed(SETTINGS_SOURCE)
     return settings, settings.cache_folder(content)
 
 

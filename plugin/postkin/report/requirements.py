@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from ..errors import PostkinError
+from ..errors import PostkinError, SettingsError
 
 INSTALL_HINT = "pip install 'postkin[report]'"
 # import name -> distribution, for every package of the extra
@@ -14,8 +14,7 @@ PACKAGES = {"sklearn": "scikit-learn", "bokeh": "bokeh", "rapidfuzz": "rapidfuzz
 
 
 def missing() -> list[str]:
-    """The extra's distributions that are not installed, found without importing them (a build that
-    will write a report checks this before it starts, through the `report` setting)."""
+    """The extra's distributions that are not installed, found without importing them."""
     out = []
     for module, package in PACKAGES.items():
         try:
@@ -33,3 +32,13 @@ def require(module: str, package: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise PostkinError(f"postkin report needs {package}, which is not installed: {INSTALL_HINT}") from None
+
+
+def check_installed(source: str) -> None:
+    """For a host whose build will write the report (the `report` setting, set in `source`): raise
+    SettingsError before the build, not after it, when a package of the extra is missing. Only those
+    hosts check: the pre-commit hook and eval read the same settings file and need no extra."""
+    absent = missing()
+    if absent:
+        raise SettingsError(f"{source}: setting 'report' needs {', '.join(absent)}, which is not installed: "
+                            f"{INSTALL_HINT}, or remove the setting")
