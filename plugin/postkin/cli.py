@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import PostkinError
-from .settings import GENERATORS, Settings, load_settings
+from .settings import GENERATORS, Settings, find_config, load_settings
 
 if TYPE_CHECKING:
     from .corpus import Corpus
@@ -137,6 +137,10 @@ def build(content: Path, out: Path | None, watch: bool, config: Path | None, ver
         from .dialects import find_site
 
         settings = _settings(config, content, flags)
+        if settings.report:
+            from .report.requirements import check_installed
+
+            check_installed(str(config or find_config(content.resolve()) or "settings"))
         dialect = find_site(content, settings)
         target = out or dialect.data_dir() or DEFAULT_OUT
         _build_once(dialect, settings, content, target)
@@ -159,13 +163,19 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) 
         from .readers.browser import write_browser_files
 
         written += write_browser_files(out, results.recommend)
+    if settings.report:  # from this build's own stage values: nothing embedded or compared again
+        from .report.glue import write_report
+
+        write_report(results.stages, settings, corpus.cache_dir, Path(settings.report),
+                     title=f"postkin report: {Path(content).resolve().name}")
     stats = results.stats
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
+    report = f"; report {settings.report}" if settings.report else ""
     click.echo(
         f"postkin: {stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
-        f"{written} files written, {removed} removed in {out}; {time.perf_counter() - started:.2f} s",
+        f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s",
         err=True)
 
 
@@ -266,6 +276,41 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
         click.echo(json.dumps(report.to_dict(), indent=1, sort_keys=True))
     else:
         click.echo(report.table())
+
+
+@main.command("report")
+@click.argument("content", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="HTML file to write (default: setting `report`, else report.html; with --json: none unless given)")
+@click.option("--json", "as_json", is_flag=True, help="print the report's data as JSON on stdout")
+@click.option("--site-url", default="", help="joined to the posts' URLs, so the report links to the live site")
+@common
+def report_command(content: Path, out: Path | None, as_json: bool, site_url: str, config: Path | None,
+                   verbose: bool, **flags: Any) -> None:
+    """Write a topic map of the blog under CONTENT: topics, dendrogram, map, tag hygiene, outliers, quality."""
+    _setup_logging(verbose)
+    started = time.perf_counter()
+    try:
+        from .pipeline import read_folder, run
+        from .report.glue import write_report
+
+        settings = _settings(config, content, flags)
+        if out is None and not as_json:
+            out = Path(settings.report or "report.html")
+        corpus = read_folder(content, settings)
+        _report_problems(corpus, content, settings.strict)
+        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+        data = write_report(build.stages, settings, corpus.cache_dir, out, site_url=site_url,
+                            title=f"postkin report: {content.resolve().name}")
+    except PostkinError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps(data.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
+    where = f"{out} ({out.stat().st_size / 1e6:.1f} MB)" if out is not None else "no HTML"
+    click.echo(f"postkin: report of {data.summary['posts']} posts in {data.summary['topics']} topics: {where}; "
+               f"{time.perf_counter() - started:.2f} s", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,7 +33,7 @@ from .corpus import Post
 from .encoders import Encoder, get_encoder
 from .features import embed, embed_text
 from .neighbours import top_k_rows
-from .pipeline import one_blas_thread, open_cache
+from .pipeline import Stages, one_blas_thread, open_cache
 from .pipeline import recommendable as recommendable_posts
 from .related import related_posts
 from .settings import Settings
@@ -148,20 +148,111 @@ def _unigram_tfidf(posts: list[Post]) -> Any:
                                 for p in posts]).tfidf
 
 
+@dataclass
+class Protocol:
+    """Both protocols' ground truth on one blog: each post's tag keys, the posts that may be listed, and
+    the tag protocol's split (the test posts lose their tags; the vocabulary is the other posts')."""
+
+    truth: list[set[str]]
+    recommendable: np.ndarray  # bool (n,)
+    test: np.ndarray  # bool (n,): the newest posts (tag_split)
+    split_posts: list[Post]  # the posts, the test posts without their tags
+    vocab: tags.Vocabulary  # tags of the training posts (not test, not drafts)
+
+    @property
+    def test_rows(self) -> np.ndarray:
+        """Indices of the test posts."""
+        return np.flatnonzero(self.test)
+
+    @property
+    def test_truth(self) -> list[set[str]]:
+        """The test posts' true tags."""
+        return [self.truth[i] for i in self.test_rows]
+
+    def report(self, scores: list[Score]) -> Report:
+        """The Report of these scores on this blog."""
+        return Report(len(self.truth), sum(map(bool, self.truth)), int(self.test.sum()), scores)
+
+
+def protocol(posts: list[Post], recommendable: np.ndarray | None = None) -> Protocol:
+    """The ground truth and split of both protocols for a blog's posts; `recommendable` (bool (n,)): the
+    posts a build may list, as it decided them (default: pipeline.recommendable of the posts)."""
+    recommendable = recommendable_posts(posts) if recommendable is None else recommendable
+    test = tag_split(posts)
+    split_posts = [dataclasses.replace(p, tags=[] if test[i] else p.tags) for i, p in enumerate(posts)]
+    return Protocol(tag_sets(posts), recommendable, test, split_posts,
+                    tags.vocabulary(split_posts, ~test & recommendable))
+
+
+def method_name(settings: Settings) -> str:
+    """The configured method's row label, e.g. 'postkin (hybrid)'."""
+    return f"postkin ({settings.related_method}" + (
+        f", tags {settings.related_use_tags}" if settings.related_use_tags else "") + ")"
+
+
+def score_method(name: str, proto: Protocol, feats: features_stage.Features, sims: similarity.Similarity) -> Score:
+    """Both protocols for the method whose features and similarity (made with every tag hidden) are given."""
+    started = time.perf_counter()
+    idx = related_posts(sims.related, proto.recommendable, RELATED_K).idx
+    sug = tags.suggest(proto.split_posts, feats, sims, proto.vocab, TAGS_K, query=proto.test)
+    tag_score = map_at_10([[tags.tag_key(s.tag) for s in sug[i]] for i in proto.test_rows], proto.test_truth)
+    return Score(name, related_dice(idx, proto.truth), tag_score, time.perf_counter() - started)
+
+
+def random_anchor(proto: Protocol) -> Score:
+    """The floor: random related posts and random tags, averaged over 3 seeds."""
+    started = time.perf_counter()
+    n, rows = len(proto.truth), proto.test_rows
+    rand_rel = float(np.mean([related_dice(_top_related(np.random.default_rng(seed).random((n, n)),
+                                                        proto.recommendable), proto.truth)
+                              for seed in range(3)])) if n else 0.0
+    shape = (len(rows), len(proto.vocab.keys))
+    rand_tags = float(np.mean([map_at_10(_rank_tags(np.random.default_rng(s).random(shape), proto.vocab, rows),
+                                         proto.test_truth) for s in range(3)]))
+    return Score("random (3 seeds)", rand_rel, rand_tags, time.perf_counter() - started)
+
+
+def most_frequent_anchor(proto: Protocol) -> Score:
+    """Tags only: the blog's most used tags, the same for every post."""
+    started = time.perf_counter()
+    rows, vocab = proto.test_rows, proto.vocab
+    ranked = _rank_tags(np.broadcast_to(vocab.counts.astype(np.float32), (len(rows), len(vocab.keys))), vocab, rows) \
+        if len(vocab.keys) else [[] for _ in rows]
+    return Score("most frequent tags", None, map_at_10(ranked, proto.test_truth), time.perf_counter() - started)
+
+
+def evaluate_build(stages: Stages, settings: Settings) -> Report:
+    """The configured method and the two anchors (random; most frequent tags) scored on a build's own
+    stage values (pipeline.Build.stages), as `evaluate` scores them, with nothing embedded again.
+
+    A build's features and text similarity never see the tags, so they are the ones `evaluate` makes
+    with every tag hidden. Its related-posts similarity does see them when related_use_tags > 0: then,
+    and only then, that similarity is computed once more with the tags hidden. With co-view from reader
+    logs (issue #19) the related posts scored are the build's, co-view included (`evaluate` reads no logs).
+    """
+    proto = protocol(stages.posts, stages.listed)
+    sims = stages.similarity
+    name = method_name(settings)
+    if stages.features.coview is not None and settings.related_coview:
+        name = name[:-1] + ", co-view)"
+    with one_blas_thread():
+        if settings.related_use_tags:
+            sims = similarity.compute([dataclasses.replace(p, tags=[]) for p in stages.posts], stages.features,
+                                      settings)
+        scores = [score_method(name, proto, stages.features, sims), random_anchor(proto),
+                  most_frequent_anchor(proto)]
+    return proto.report(scores)
+
+
 def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder: Encoder | None = None,
              baselines: bool = True, progress: Callable[[str], None] | None = None) -> Report:
     """Both protocols for the configured method (and the baselines) on a blog's posts."""
     say = progress or (lambda message: None)
     encoder = encoder or get_encoder(settings)
-    n = len(posts)
-    truth = tag_sets(posts)
+    proto = protocol(posts)
+    truth, recommendable, vocab = proto.truth, proto.recommendable, proto.vocab
+    test_rows, test_truth = proto.test_rows, proto.test_truth
     hidden = [dataclasses.replace(p, tags=[]) for p in posts]  # the engine never sees a tag
-    recommendable = recommendable_posts(posts)
-    test = tag_split(posts)
-    split_posts = [dataclasses.replace(p, tags=[] if test[i] else p.tags) for i, p in enumerate(posts)]
-    vocab = tags.vocabulary(split_posts, ~test & recommendable)
-    test_rows = np.flatnonzero(test)
-    test_truth = [truth[i] for i in test_rows]
     texts: dict[str, list[str]] = {}
     if baselines:
         texts["title"] = [p.plain_title for p in posts]
@@ -174,21 +265,16 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         vec = {name: embed(t, encoder, cache, settings.batch_size)[0] if t else np.zeros((0, encoder.dim), np.float32)
                for name, t in texts.items()}
     vec["configured"] = feats.vectors
-    scores: list[Score] = []
 
     with one_blas_thread():
         say("configured method")
         started = time.perf_counter()
         sims = similarity.compute(hidden, feats, settings)
-        idx = related_posts(sims.related, recommendable, RELATED_K).idx
-        rel = related_dice(idx, truth)
-        sug = tags.suggest(split_posts, feats, sims, vocab, TAGS_K, query=test)
-        tag_score = map_at_10([[tags.tag_key(s.tag) for s in sug[i]] for i in test_rows], test_truth)
-        name = f"postkin ({settings.related_method}" + (
-            f", tags {settings.related_use_tags}" if settings.related_use_tags else "") + ")"
-        scores.append(Score(name, rel, tag_score, time.perf_counter() - started))
+        configured = score_method(method_name(settings), proto, feats, sims)
+        configured.seconds = time.perf_counter() - started  # with the similarity, as for every baseline
+        scores = [configured]
         if not baselines:
-            return Report(n, sum(map(bool, truth)), len(test_rows), scores)
+            return proto.report(scores)
 
         say("baselines")
 
@@ -199,18 +285,7 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
             t = map_at_10(tags_fn(), test_truth) if tags_fn else None
             scores.append(Score(name, r, t, time.perf_counter() - started))
 
-        def random_related() -> np.ndarray:
-            return np.vstack([_top_related(np.random.default_rng(seed).random((n, n)), recommendable)
-                              for seed in range(3)]).reshape(3, n, -1)
-
-        started = time.perf_counter()
-        rng_idx = random_related() if n else np.zeros((3, 0, RELATED_K), int)
-        rand_rel = float(np.mean([related_dice(rng_idx[s], truth) for s in range(3)])) if n else 0.0
-        shape = (len(test_rows), len(vocab.keys))
-        rand_tags = float(np.mean([map_at_10(_rank_tags(np.random.default_rng(s).random(shape),
-                                                         vocab, test_rows), test_truth) for s in range(3)]))
-        scores.append(Score("random (3 seeds)", rand_rel, rand_tags, time.perf_counter() - started))
-
+        scores.append(random_anchor(proto))
         tfidf = _unigram_tfidf(posts)
         timed("TF-IDF full body", lambda: _top_related(similarity._dot(tfidf, tfidf, np.float32), recommendable))
 
@@ -240,6 +315,5 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
             return W @ vocab.membership[train].astype(np.float32)
 
         timed("k-nearest-posts vote (k=10)", tags_fn=ranked(knn_vote))
-        timed("most frequent tags", tags_fn=ranked(lambda: np.broadcast_to(vocab.counts.astype(np.float32),
-                                                                            (len(test_rows), len(vocab.keys)))))
-    return Report(n, sum(map(bool, truth)), len(test_rows), scores)
+        scores.append(most_frequent_anchor(proto))
+    return proto.report(scores)

@@ -7,6 +7,7 @@ eval): each stage is a typed value made by the module of the same name.
 
     build = run(corpus.posts, settings, cache_dir=...)   # Build: contexts, site, stats
     build.contexts["my-slug"].related[0].url
+    build.stages.topics.centroids                        # the stage values themselves (the report reads them)
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from .corpus import Corpus, Post, check_unique_slugs, listed, render_url
 from .encoders import Encoder
 from .features import Features, Progress
 from .popularity import apply_popularity
-from .related import related_posts
+from .related import Related, related_posts
 from .settings import Settings
-from .topics import find_topics
+from .topics import Topics, find_topics
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -53,14 +54,30 @@ class Stats:
 
 
 @dataclass
+class Stages:
+    """The stage values a build made, row i of each being posts[i]: for a host that shows more than the
+    contexts (the report) without computing any of them again."""
+
+    posts: list[Post]
+    listed: np.ndarray  # bool (n,): posts that may be listed on other pages (recommendable)
+    features: Features
+    similarity: similarity_stage.Similarity
+    related: Related
+    topics: Topics
+    suggestions: tags.TagSuggestions
+
+
+@dataclass
 class Build:
-    """Every post's context by slug, the site-wide context, and what the build did; with setting
-    recommend_for_you, the vectors file of "Recommended for you" (readers.browser.vectors_file)."""
+    """Every post's context by slug, the site-wide context, what the build did, and its stage values
+    (None for a site without posts); with setting recommend_for_you, the vectors file of "Recommended
+    for you" (readers.browser.vectors_file)."""
 
     contexts: dict[str, PostContext] = field(default_factory=dict)
     site: SiteContext = field(default_factory=SiteContext)
     stats: Stats = field(default_factory=Stats)
     recommend: bytes | None = None
+    stages: Stages | None = None
 
     def posts_json(self) -> dict[str, dict[str, Any]]:
         """slug -> the post's context as JSON data."""
@@ -149,7 +166,8 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-    build = Build(contexts, site_context(posts, features, topics))
+    build = Build(contexts, site_context(posts, features, topics),
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 

@@ -190,6 +190,9 @@ class Settings:
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")
     strict: bool = _setting(False, _bool, "fail the build on any post that cannot be read")
     seed: int = _setting(0, _non_negative_int, "seed for clustering (results are deterministic for a seed)")
+    report: str | None = _setting(
+        None, _optional_string, "also write `postkin report`'s page (one offline HTML file) here after each build, "
+        "from the build's own results (needs the `report` extra)", path=True)
     json_output: str | None = _setting(
         None, _optional_string, "Pelican: also write postkin.json and posts/<slug>.json to this folder",
         hosts=("pelican",), path=True, elsewhere="`postkin build` writes them to its --out folder")
@@ -244,9 +247,9 @@ class Settings:
                                     "read); remove it or set reader_logs")
 
     def resolve_paths(self, base: Path, only: set[str] | None = None) -> Settings:
-        """Relative path settings (cache_dir, popularity_file, json_output, each reader_logs pattern, an
-        encoder_handle that names a folder there, not a preset or URL) made absolute against `base`;
-        `only`: just these keys."""
+        """Relative path settings (cache_dir, popularity_file, json_output, report, each reader_logs
+        pattern, an encoder_handle that names a folder there, not a preset or URL) made absolute against
+        `base`; `only`: just these keys."""
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

@@ -113,6 +113,10 @@ def resolve_settings(pelican_settings: Mapping[str, Any]) -> tuple[Settings, Pat
     base = content if (content / "pelicanconf.py").is_file() else content.parent
     settings = Settings.from_mapping(pelican_settings.get("POSTKIN") or {}, SETTINGS_SOURCE, host="pelican",
                                      base_dir=base)
+    if settings.report:
+        from ..report.requirements import check_installed
+
+        check_installed(SETTINGS_SOURCE)
     return settings, settings.cache_folder(content)
 
 
@@ -222,8 +226,10 @@ class SiteResults:
     recommend: bytes | None = None  # the "Recommended for you" vectors file (issue #19), if on
 
 
-def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path) -> SiteResults:
-    """Embed (through the cache) and compute; set `article.postkin` on every article given."""
+def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: Path, *, site_url: str = "",
+        site_name: str = "") -> SiteResults:
+    """Embed (through the cache) and compute; set `article.postkin` on every article given. With the
+    `report` setting, also write the report, its links joined to site_url (Pelican's SITEURL)."""
     posts, articles = posts_from_articles(published, others, settings)
     apply_popularity(posts, settings)
     build: Build = run_pipeline(posts, settings, cache_dir=cache_dir)
@@ -231,6 +237,14 @@ def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: 
     if settings.json_output:
         written, removed = write_outputs(Path(settings.json_output), contexts_json, site_json)
         log.debug("postkin: JSON outputs in %s: %d written, %d removed", settings.json_output, written, removed)
+    if settings.report:  # from this build's own stage values: nothing embedded or compared again
+        from ..report.glue import write_report
+
+        data = write_report(build.stages, settings, cache_dir, Path(settings.report),
+                            site_url=site_url.rstrip("/") + "/" if site_url else "",
+                            title=f"postkin report: {site_name or 'Pelican site'}")
+        log.info("postkin: report of %d posts in %d topics: %s", data.summary["posts"], data.summary["topics"],
+                 settings.report)
     for article in [*published, *others]:
         article.postkin = None  # opted out or unreadable: themes test `{% if article.postkin %}`
     contexts = {}

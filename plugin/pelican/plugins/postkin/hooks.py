@@ -50,7 +50,8 @@ def build_context(generators: list[Any]) -> None:
     articles = next(g for g in generators if isinstance(g, ArticlesGenerator))
     others = [*articles.translations, *articles.hidden_articles, *articles.hidden_translations,
               *articles.drafts, *articles.drafts_translations]
-    build.results = run(list(articles.articles), others, build.settings, build.cache_dir)
+    build.results = run(list(articles.articles), others, build.settings, build.cache_dir,
+                        site_url=articles.settings.get("SITEURL", ""), site_name=articles.settings.get("SITENAME", ""))
     build.context = articles.context
     build.context["postkin"] = build.results.site
     if build.results.recommend is not None:  # issue #19: themes show "Recommended for you" when this is set
