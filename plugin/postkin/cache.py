@@ -175,7 +175,12 @@ class EmbeddingCache:
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS parsed_posts (version TEXT NOT NULL, key TEXT NOT NULL, "
                         "data TEXT NOT NULL, PRIMARY KEY (version, key)) WITHOUT ROWID")
-            tables |= {"token_counts", "parsed_posts"}
+            if "derived" not in tables:  # likewise: values derived from text (a post's language...)
+                with transaction(db):
+                    db.execute(
+                        "CREATE TABLE IF NOT EXISTS derived (kind TEXT NOT NULL, key TEXT NOT NULL, "
+                        "value BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID")
+            tables |= {"token_counts", "parsed_posts", "derived"}
         if "meta" in tables:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None or row[0] != str(SCHEMA_VERSION):
@@ -317,6 +322,15 @@ class EmbeddingCache:
     def put_parsed(self, version: str, items: dict[str, str]) -> None:
         """Store parsed posts (JSON text) in one transaction."""
         self._store("INSERT OR REPLACE INTO parsed_posts VALUES (?, ?, ?)", [(version, k, v) for k, v in items.items()])
+
+    def get_derived(self, kind: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """Cached derived values of one kind (kind names the producer and its version) by key."""
+        return {key: bytes(value) for key, value in self._select(
+            "derived", "SELECT key, value FROM derived WHERE kind = ? AND key IN ({marks})", kind, keys)}
+
+    def put_derived(self, kind: str, items: dict[str, bytes]) -> None:
+        """Store derived values of one kind in one transaction."""
+        self._store("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", [(kind, k, v) for k, v in items.items()])
 
     def count(self, model: str | None = None) -> int:
         """Number of vectors stored (for one model, or all); 0 when the cache cannot be read."""

@@ -32,6 +32,7 @@ from . import lexical, similarity, tags
 from .corpus import Post
 from .encoders import Encoder, get_encoder
 from .features import embed, embed_text
+from .languages import MIN_GROUP
 from .neighbours import top_k_rows
 from .pipeline import Stages, one_blas_thread, open_cache
 from .pipeline import recommendable as recommendable_posts
@@ -51,11 +52,18 @@ class Score:
     related: float | None = None
     tags: float | None = None
     seconds: float = 0.0
+    # On a blog in several languages: related Dice@4 of each language's posts (language -> score)
+    related_by_language: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Rounded, for JSON."""
-        return {"method": self.method, "related": None if self.related is None else round(self.related, 4),
-                "tags": None if self.tags is None else round(self.tags, 4), "seconds": round(self.seconds, 3)}
+        out: dict[str, Any] = {"method": self.method,
+                               "related": None if self.related is None else round(self.related, 4),
+                               "tags": None if self.tags is None else round(self.tags, 4),
+                               "seconds": round(self.seconds, 3)}
+        if self.related_by_language:
+            out["related_by_language"] = {k: round(v, 4) for k, v in self.related_by_language.items()}
+        return out
 
 
 @dataclass
@@ -80,6 +88,8 @@ class Report:
             rel = "-" if s.related is None else f"{s.related:.4f}"
             tag = "-" if s.tags is None else f"{s.tags:.4f}"
             lines.append(f"{s.method:<34} {rel:>14} {tag:>12} {s.seconds:>8.2f}")
+            for lang, score in (s.related_by_language or {}).items():
+                lines.append(f"{'  posts in ' + lang:<34} {score:>14.4f}")
         return "\n".join(lines)
 
 
@@ -89,19 +99,25 @@ def tag_sets(posts: list[Post]) -> list[set[str]]:
     return [{k for k in map(tags.tag_key, p.tags) if k} for p in posts]
 
 
-def related_dice(idx: np.ndarray, truth: list[set[str]]) -> float:
-    """Mean over tagged posts of the rank-weighted Dice overlap of their related posts' tags."""
+def related_dice_rows(idx: np.ndarray, truth: list[set[str]]) -> np.ndarray:
+    """(n,) rank-weighted Dice overlap of each post's related posts' tags with its own; nan for a post
+    without tags."""
     k = idx.shape[1]
     w = 1.0 / np.log2(np.arange(1, k + 1) + 1)
     w /= w.sum()
-    total, count = 0.0, 0
+    out = np.full(len(truth), np.nan)
     for i, own in enumerate(truth):
         if not own:
             continue
         dice = [2 * len(own & truth[j]) / (len(own) + len(truth[j])) if j >= 0 and truth[j] else 0.0 for j in idx[i]]
-        total += float(np.dot(w, dice))
-        count += 1
-    return total / count if count else 0.0
+        out[i] = float(np.dot(w, dice))
+    return out
+
+
+def related_dice(idx: np.ndarray, truth: list[set[str]]) -> float:
+    """Mean over tagged posts of the rank-weighted Dice overlap of their related posts' tags."""
+    rows = related_dice_rows(idx, truth)
+    return float(np.nanmean(rows)) if np.isfinite(rows).any() else 0.0
 
 
 def tag_split(posts: list[Post], fraction: float = TEST_FRACTION) -> np.ndarray:
@@ -196,7 +212,15 @@ def score_method(name: str, proto: Protocol, feats: features_stage.Features, sim
     idx = related_posts(sims.related, proto.recommendable, RELATED_K).idx
     sug = tags.suggest(proto.split_posts, feats, sims, proto.vocab, TAGS_K, query=proto.test)
     tag_score = map_at_10([[tags.tag_key(s.tag) for s in sug[i]] for i in proto.test_rows], proto.test_truth)
-    return Score(name, related_dice(idx, proto.truth), tag_score, time.perf_counter() - started)
+    rows = related_dice_rows(idx, proto.truth)
+    by_language = None
+    if feats.groups is not None:  # a blog in several languages: each language's posts on their own
+        langs = np.array(feats.languages)
+        by_language = {str(lang): float(np.nanmean(rows[(langs == lang) & np.isfinite(rows)]))
+                       for lang in sorted(set(feats.languages))
+                       if ((langs == lang) & np.isfinite(rows)).sum() >= MIN_GROUP}
+    return Score(name, related_dice(idx, proto.truth), tag_score, time.perf_counter() - started,
+                 related_by_language=by_language)
 
 
 def random_anchor(proto: Protocol) -> Score:

@@ -13,7 +13,7 @@ tokenised. `from_vectors` makes the same Features from vectors a caller already 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from . import lexical, links
 from .cache import EmbeddingCache
 from .corpus import Post
 from .encoders import Encoder, get_encoder
+from .languages import DETECTOR, centre_by_group, language_groups, post_languages
 from .settings import Settings
 from .text import text_hash
 
@@ -52,6 +53,15 @@ class Features:
     embedded: int = 0  # texts embedded in this run
     indexed: int = 0  # posts tokenised in this run
     coview: CoView | None = None  # from the reader logs (extract(readers=True)); related posts only
+    languages: list[str] = field(default_factory=list)  # each post's language (declared or detected)
+    groups: np.ndarray | None = None  # (n,) int language group (languages.language_groups); None: one
+    centred: np.ndarray | None = None  # (n, d) vectors with each language's offset removed (ranking, topics)
+
+    @property
+    def semantic(self) -> np.ndarray:
+        """The vectors that rank and group posts: centred by language on a multilingual blog, else the
+        encoder's own. Shown scores stay the encoder's cosines (`vectors`)."""
+        return self.centred if self.centred is not None else self.vectors
 
 
 def embed_text(post: Post, fields: Sequence[str]) -> str:
@@ -142,11 +152,24 @@ def extract(posts: list[Post], settings: Settings, *, cache: EmbeddingCache | No
         from .readers import reader_features
 
         coview = reader_features(posts, settings, cache.path.parent if cache is not None else None)
+    langs, new_langs = post_languages(posts, cache)
     vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
     if cache is not None and new_counts:
         cache.put_tokens(lexical.TOKENIZER_VERSION, new_counts)
-    return Features(vectors, encoder.cache_id, lex, link_edges(posts, settings.related_links),
-                    embedded=embedded, indexed=_counted(posts, new_counts), coview=coview)
+    if cache is not None and new_langs:
+        cache.put_derived(DETECTOR, new_langs)
+    return _with_languages(Features(vectors, encoder.cache_id, lex, link_edges(posts, settings.related_links),
+                                    embedded=embedded, indexed=_counted(posts, new_counts), coview=coview), langs)
+
+
+def _with_languages(features: Features, langs: list[str]) -> Features:
+    """Features with the posts' languages, their groups and (on a multilingual blog) centred vectors."""
+    groups = language_groups(langs)
+    features.languages = langs
+    if len(groups) and groups.max() > 0:
+        features.groups = groups
+        features.centred = centre_by_group(features.vectors, groups)
+    return features
 
 
 def _counted(posts: Sequence[Post], new_counts: dict[str, lexical.TokenCounts]) -> int:
@@ -158,4 +181,5 @@ def from_vectors(posts: list[Post], vectors: np.ndarray, settings: Settings, *, 
                  lexical_index: lexical.LexicalIndex | None = None) -> Features:
     """Features from vectors the caller already has (the TF-IDF is built now unless given)."""
     lex = lexical_index if lexical_index is not None else lexical.build_index(lexical.count_posts(posts)[0])
-    return Features(np.asarray(vectors, np.float32), encoder_id, lex, link_edges(posts, settings.related_links))
+    return _with_languages(Features(np.asarray(vectors, np.float32), encoder_id, lex,
+                                    link_edges(posts, settings.related_links)), post_languages(posts)[0])

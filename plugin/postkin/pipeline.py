@@ -162,7 +162,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.vectors, listed_posts, vocab, settings)
+    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
@@ -173,7 +173,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
 
         shown = [posts[i] for i in np.flatnonzero(listed_posts)]
         build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
-                                       features.vectors[listed_posts])
+                                       features.semantic[listed_posts])
     return build
 
 

@@ -134,7 +134,7 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
     from .lexical import build_index as lexical_index
     from .lexical import token_counts
 
-    fused, semantic, lexical = similarity.text, features.vectors, features.lexical
+    fused, semantic, lexical = similarity.text, features.semantic, features.lexical
 
     n = len(posts)
     out: list[list[Suggestion]] = [[] for _ in range(n)]

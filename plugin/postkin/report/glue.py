@@ -45,7 +45,7 @@ def report_input(stages: Stages | None, settings: Settings, *, previous: Snapsho
         posts=[ReportPost(p.slug, p.plain_title, urljoin(site_url, p.url) if site_url else p.url,
                           p.date.isoformat() if p.date else None, tuple(p.tags), p.popularity, not listed)
                for p, listed in zip(posts, stages.listed)],
-        vectors=stages.features.vectors, topics=stages.topics,
+        vectors=stages.features.semantic, topics=stages.topics,
         suggested_tags=[[(s.tag, s.score) for s in row] for row in stages.suggestions],
         related=[[posts[j].slug for j in row if j >= 0] for row in stages.related.idx],
         text_vectors=stages.features.lexical.tfidf, evaluation=evaluation, previous=previous, seed=settings.seed)
