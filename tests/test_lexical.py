@@ -19,6 +19,14 @@ def test_english_tokens_are_words_and_adjacent_word_bigrams():
     assert lexical.tokens("Hello world", word_bigrams=False) == ["hello", "world"]
 
 
+def test_japanese_posts_are_segmented_by_mecab_others_keep_character_pairs():
+    pytest.importorskip("fugashi", reason="fugashi is not installed (a postkin dependency)")
+    assert lexical.tokens("JavaScriptで非同期処理 async await", lang="ja") == \
+        ["で", "非", "同期", "処理", "javascript", "async", "await", "async await"]
+    assert lexical.segmenter("ja") == "mecab" and lexical.segmenter("zh") == ""
+    assert lexical.tokens("東京タワー", lang="zh") == ["東京", "京タ", "タワ", "ワー"]
+
+
 def test_japanese_runs_become_character_bigrams():
     assert lexical.tokens("東京タワー") == ["東京", "京タ", "タワ", "ワー"]
     assert lexical.tokens("猫") == ["猫"]  # a lone CJK character stays a token
@@ -84,8 +92,9 @@ def test_lsi_is_deterministic_unit_and_the_gram_path_agrees():
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
     assert np.array_equal(Z, lexical.lsi(X, 8))
     gram = (X @ X.T).toarray().astype(np.float32)
-    Zg = lexical.lsi(X, 8, gram=gram)
-    np.testing.assert_allclose(np.abs(Zg @ Zg.T - Z @ Z.T).max(), 0, atol=1e-3)
+    Zg = lexical.lsi(X, 8, gram=gram)  # a blog's: 10 iterations, 30 extra vectors by default
+    Zs = lexical.lsi(X, 8, n_iter=10, oversample=30)  # the sparse path with the same
+    np.testing.assert_allclose(np.abs(Zg @ Zg.T - Zs @ Zs.T).max(), 0, atol=1e-3)
     assert lexical.lsi(X[:2], 8).shape == (2, 0)  # too few posts: no LSI
 
 

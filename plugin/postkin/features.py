@@ -22,7 +22,7 @@ from . import lexical, links
 from .cache import EmbeddingCache
 from .corpus import Post
 from .encoders import Encoder, get_encoder
-from .languages import DETECTOR, centre_by_group, language_groups, post_languages
+from .languages import centre_by_group, detector_kind, language_groups, post_languages
 from .settings import Settings
 from .text import text_hash
 
@@ -145,21 +145,22 @@ def extract(posts: list[Post], settings: Settings, *, cache: EmbeddingCache | No
         # tokenizer alone takes 0.35 s to parse: a warm build that embeds one edited title spends
         # that time building the TF-IDF instead of waiting.
         encoder.prefetch()
-    counts, new_counts = lexical.count_posts(posts, cache)
+    langs, new_langs = post_languages(posts, cache)
+    counts, new_counts = lexical.count_posts(posts, cache, langs)
     lex = lexical.build_index(counts)
     coview = None
     if readers and settings.reader_logs:  # while the model loads
         from .readers import reader_features
 
         coview = reader_features(posts, settings, cache.path.parent if cache is not None else None)
-    langs, new_langs = post_languages(posts, cache)
     vectors, embedded = embed(texts, encoder, cache, settings.batch_size, progress, looked_up)
     if cache is not None and new_counts:
         cache.put_tokens(lexical.TOKENIZER_VERSION, new_counts)
     if cache is not None and new_langs:
-        cache.put_derived(DETECTOR, new_langs)
+        cache.put_derived(detector_kind(), new_langs)
     return _with_languages(Features(vectors, encoder.cache_id, lex, link_edges(posts, settings.related_links),
-                                    embedded=embedded, indexed=_counted(posts, new_counts), coview=coview), langs)
+                                    embedded=embedded, indexed=_counted(posts, langs, new_counts), coview=coview),
+                           langs)
 
 
 def _with_languages(features: Features, langs: list[str]) -> Features:
@@ -172,14 +173,16 @@ def _with_languages(features: Features, langs: list[str]) -> Features:
     return features
 
 
-def _counted(posts: Sequence[Post], new_counts: dict[str, lexical.TokenCounts]) -> int:
+def _counted(posts: Sequence[Post], langs: list[str], new_counts: dict[str, lexical.TokenCounts]) -> int:
     """Posts whose token counts were computed now (posts with the same text count each)."""
-    return sum(lexical.source_key(p) in new_counts for p in posts)
+    return sum(lexical.count_key(p, lang) in new_counts for p, lang in zip(posts, langs))
 
 
 def from_vectors(posts: list[Post], vectors: np.ndarray, settings: Settings, *, encoder_id: str = "",
                  lexical_index: lexical.LexicalIndex | None = None) -> Features:
     """Features from vectors the caller already has (the TF-IDF is built now unless given)."""
-    lex = lexical_index if lexical_index is not None else lexical.build_index(lexical.count_posts(posts)[0])
+    langs = post_languages(posts)[0]
+    lex = lexical_index if lexical_index is not None else \
+        lexical.build_index(lexical.count_posts(posts, None, langs)[0])
     return _with_languages(Features(np.asarray(vectors, np.float32), encoder_id, lex,
-                                    link_edges(posts, settings.related_links)), post_languages(posts)[0])
+                                    link_edges(posts, settings.related_links)), langs)

@@ -160,8 +160,10 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
         Csum = sp.csr_matrix(Ytr.T @ X[train].astype(np.float64))
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
     cnt = np.asarray(Ytr.sum(0)).ravel()
-    in_text = lexical.contains(vocab.keys)
-    in_title = lexical_index([token_counts(p.plain_title) for p in posts], min_df=1, max_df=1.0).contains(vocab.keys)
+    langs = features.languages or None
+    in_text = lexical.contains(vocab.keys, langs)
+    titles = [token_counts(p.plain_title, lang=lang) for p, lang in zip(posts, langs or [""] * n)]
+    in_title = lexical_index(titles, min_df=1, max_df=1.0).contains(vocab.keys, langs)
     block = max(64, 4_000_000 // max(n, 1))
 
     def feature_rows(rows: np.ndarray) -> np.ndarray:  # leave-one-out: a post never votes for itself
