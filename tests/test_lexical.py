@@ -88,13 +88,15 @@ def test_lsi_is_deterministic_unit_and_the_gram_path_agrees():
     texts = [" ".join(rng.choice([f"w{i}" for i in range(40)], size=30)) for _ in range(50)]
     X = _index(texts).tfidf
     Z = lexical.lsi(X, 8)
-    assert Z.shape == (50, 8) and Z.dtype == np.float32
+    assert Z.shape == (50, 16) and Z.dtype == np.float32  # 2k components, softly weighted past k
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
     assert np.array_equal(Z, lexical.lsi(X, 8))
     gram = (X @ X.T).toarray().astype(np.float32)
-    Zg = lexical.lsi(X, 8, gram=gram)  # a blog's: 10 iterations, 30 extra vectors by default
-    Zs = lexical.lsi(X, 8, n_iter=10, oversample=30)  # the sparse path with the same
-    np.testing.assert_allclose(np.abs(Zg @ Zg.T - Zs @ Zs.T).max(), 0, atol=1e-3)
+    Zg = lexical.lsi(X, 8, gram=gram)  # a blog's: the exact eigendecomposition
+    Zr = lexical.lsi(X, 8, n_iter=30)  # the randomized path, run to convergence, agrees with it
+    np.testing.assert_allclose(np.abs(Zg @ Zg.T - Zr @ Zr.T).max(), 0, atol=1e-3)
+    w = lexical.lsi_weights(16, 8)
+    assert w[0] > 0.85 and abs(w[8] - 0.5) < 1e-12 and w[15] < 0.05 and np.all(np.diff(w) < 0)
     assert lexical.lsi(X[:2], 8).shape == (2, 0)  # too few posts: no LSI
 
 

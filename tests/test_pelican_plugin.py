@@ -112,7 +112,7 @@ def make_site(root: Path, postkin: dict | None = None) -> Path:
     templates.mkdir(parents=True)
     for name, text in THEME.items():
         (templates / name).write_text(textwrap.dedent(text).strip() + "\n", encoding="utf-8")
-    (root / "pelicanconf.py").write_text(CONF.format(postkin=postkin or {"encoder": "fake"}), encoding="utf-8")
+    (root / "pelicanconf.py").write_text(CONF.format(postkin=postkin or {"encoder": "fake", "tags_min_score": 0.0}), encoding="utf-8")
     return root
 
 

@@ -98,7 +98,7 @@ def hostile_site(tmp_path: Path, fake_encoder) -> Path:
     conf = read_settings(str(SITE / "pelicanconf.py"), override={
         "PATH": str(tmp_path / "content"), "OUTPUT_PATH": str(tmp_path / "output"), "PAGE_PATHS": [],
         "POSTKIN_SHOW_SUGGESTED_TAGS": True,
-        "POSTKIN": {"encoder": "fake", "cache_dir": str(tmp_path / "cache"), "clusters": 2, "related_k": 3,
+        "POSTKIN": {"encoder": "fake", "cache_dir": str(tmp_path / "cache"), "clusters": 2, "related_k": 3, "tags_min_score": 0.0,
                     "tags_k": 3, "cluster_label_tags": 2}})
     Pelican(conf).run()
     return tmp_path / "output"

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .tags import shown as shown_tags
+
 if TYPE_CHECKING:
     from .corpus import Post
     from .features import Features
@@ -163,11 +165,12 @@ def _tag_item(suggestion: Suggestion, signals: bool) -> TagItem:
 def post_contexts(posts: list[Post], features: Features, related: Related, topics: Topics,
                   suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
-                  lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict[str, PostContext]:
+                  lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
+                  tags_min_score: float = 0.0) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
     may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
-    `groups`: (n,) translation groups (-1: none)."""
+    `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown."""
     vectors = features.vectors
     n = len(posts)
     shown = np.ones(n, bool) if listed is None else listed
@@ -202,11 +205,11 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             draft=not bool(shown[i]), lang=post.lang,
             translations=[PostItem.of(posts[j], lang=posts[j].lang) for j in translations],
             related=items,
-            cluster=TopicRef(c, topics.labels[c]) if c is not None else None,
+            cluster=TopicRef(topics.ids[c] if topics.ids else c, topics.labels[c]) if c is not None else None,
             cluster_latest=[PostItem.of(posts[j], vectors[i] @ vectors[j]) for j in latest],
             cluster_popular=[PostItem.of(posts[j], vectors[i] @ vectors[j], popularity=posts[j].popularity)
                              for j in popular],
-            suggested_tags=[_tag_item(t, explained is not None) for t in suggestions[i]],
+            suggested_tags=[_tag_item(t, explained is not None) for t in shown_tags(suggestions[i], tags_min_score)],
         )
     return contexts
 
@@ -217,7 +220,8 @@ def site_context(posts: list[Post], features: Features, topics: Topics) -> SiteC
     return SiteContext(
         encoder_id=features.encoder_id,
         encoder_dim=int(vectors.shape[1]) if vectors.ndim == 2 else 0,
-        clusters=[Topic(c, topics.labels[c], len(topics.by_date[c]), [PostItem.of(posts[i]) for i in topics.by_date[c]])
+        clusters=[Topic(topics.ids[c] if topics.ids else c, topics.labels[c], len(topics.by_date[c]),
+                        [PostItem.of(posts[i]) for i in topics.by_date[c]])
                   for c in range(len(topics.centroids))],
         post_count=len(posts),
     )

@@ -33,7 +33,7 @@ from .features import Features, Progress
 from .popularity import apply_popularity
 from .related import Related, related_posts
 from .settings import Settings
-from .topics import Topics, find_topics
+from .topics import STATE_KIND, Topics, TopicState, find_topics
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -141,8 +141,10 @@ class Languages:
                    np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
 
 
-def compute(corpus: Corpus | list[Post], features: Features, settings: Settings) -> Build:
-    """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O)."""
+def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
+            previous_topics: TopicState | None = None) -> Build:
+    """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O).
+    `previous_topics`: the last build's topics (run() reads them from the cache), which stay put."""
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
     n = len(posts)
@@ -162,10 +164,11 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings)
+    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
-                             lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
+                             lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
+                             tags_min_score=settings.tags_min_score)
     build = Build(contexts, site_context(posts, features, topics),
                   stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
@@ -199,11 +202,31 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
         feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
                                        readers=True)
         corpus.store_parsed(cache)
-    build = compute(corpus, feats, settings)
+        state_key = _topics_key(corpus, feats, settings)
+        previous, stored = None, None
+        if cache is not None:
+            stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
+            previous = TopicState.from_bytes(stored) if stored is not None else None
+        build = compute(corpus, feats, settings, previous_topics=previous)
+        state = build.stages.topics.state if build.stages is not None else None
+        if cache is not None and state is not None:
+            data = state.to_bytes()
+            if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
+                cache.put_derived(STATE_KIND, {state_key: data})
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
                         seconds=time.perf_counter() - started)
     return build
+
+
+def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
+    """The cache key of a site's topic state: the site, the encoder and the settings that shape topics
+    (another configuration starts its own topics instead of inheriting these)."""
+    import hashlib
+
+    parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
+             str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
 def read_site(dialect: Dialect, settings: Settings) -> Corpus:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,8 +39,11 @@ def default_k(n: int) -> int:
     return max(1, min(n, round(math.sqrt(n / 5))))
 
 
-def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25) -> Clustering:
-    """Spherical k-means with faiss; cluster ids renumbered by dendrogram order (0 = first)."""
+def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25,
+                     init: np.ndarray | None = None) -> Clustering:
+    """Spherical k-means with faiss; cluster ids renumbered by dendrogram order (0 = first). `init`:
+    (k, d) starting centroids (a refit starts from the previous build's topics), else faiss's seeded
+    random choice of posts."""
     n, d = vectors.shape
     k = max(1, min(k, n))
     if k == 1:
@@ -57,7 +60,10 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, niter: int = 25
     previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1 if n * k < 2_000_000 else available_cores())
     try:
-        kmeans.train(x)
+        if init is not None and len(init) == k:
+            kmeans.train(x, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+        else:
+            kmeans.train(x)
     finally:
         faiss.omp_set_num_threads(previous)
     centroids = np.array(kmeans.centroids, dtype=np.float32)
@@ -115,21 +121,93 @@ def ward_order(centroids: np.ndarray) -> list[int]:
     return next(iter(groups.values()))[0]
 
 
+# A topic refit happens when more than this share of the posts the topics were fitted on changed, were
+# added or removed since (or when the number of topics changes): in between, new and edited posts join
+# the nearest existing topic, so adding one post to 18F moves no other post (it moved 259 of 508 when
+# every build re-ran k-means) and the topics' labels stay put.
+TOPIC_DRIFT = 0.1
+# A kept topic is labelled again only when its members changed this much (Jaccard of the member sets
+# now and when it was labelled below this).
+RELABEL_BELOW = 0.5
+STATE_KIND = "topics/1"
+
+
+@dataclass
+class TopicState:
+    """What a build kept of its topics for the next one: centroids (k, d) in dendrogram order, their
+    stable ids and labels, each topic's members (post keys) when it was labelled, and the posts the
+    centroids were fitted on (key -> hash of the vector used)."""
+
+    centroids: np.ndarray
+    ids: list[int]
+    labels: list[str]
+    members: list[list[str]]
+    fitted: dict[str, str]
+    k: int
+
+    def to_bytes(self) -> bytes:
+        """The state as bytes for the cache (numpy's .npz with the lists as JSON)."""
+        import io
+        import json
+
+        buffer = io.BytesIO()
+        meta = json.dumps({"ids": self.ids, "labels": self.labels, "members": self.members,
+                           "fitted": self.fitted, "k": self.k}, ensure_ascii=False)
+        np.savez(buffer, centroids=self.centroids.astype(np.float32), meta=np.frombuffer(meta.encode(), np.uint8))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TopicState | None:
+        """The state from bytes; None when they cannot be read (the topics are then fitted afresh)."""
+        import io
+        import json
+
+        try:
+            arrays = np.load(io.BytesIO(data), allow_pickle=False)
+            meta = json.loads(arrays["meta"].tobytes().decode())
+            return cls(np.asarray(arrays["centroids"], np.float32), [int(i) for i in meta["ids"]],
+                       list(meta["labels"]), [list(m) for m in meta["members"]], dict(meta["fitted"]), int(meta["k"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def vector_hashes(keys: list[str], vectors: np.ndarray) -> dict[str, str]:
+    """key -> short hash of that post's vector bytes (what a refit decision compares)."""
+    import hashlib
+
+    return {key: hashlib.blake2b(np.ascontiguousarray(v, np.float32).tobytes(), digest_size=8).hexdigest()
+            for key, v in zip(keys, vectors)}
+
+
 @dataclass
 class Topics:
     """Topic of every post, the topics' centroids and labels, and each topic's posts listed by date
-    (newest first) and by page views (most first, posts without views left out)."""
+    (newest first) and by page views (most first, posts without views left out). Rows are in
+    dendrogram order; `ids` are the topics' stable ids (kept from build to build)."""
 
-    assignment: np.ndarray  # (n,) int64; drafts get their nearest topic but are in no list
+    assignment: np.ndarray  # (n,) int64 row of each post's topic; drafts get their nearest, in no list
     centroids: np.ndarray  # (k, d) float32 unit rows, in dendrogram order
     labels: list[str]
     by_date: list[list[int]]
     by_views: list[list[int]]
+    ids: list[int] = field(default_factory=list)
+    state: TopicState | None = None  # what the next build starts from
+    refitted: bool = True  # False: this build kept the previous build's topics
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
 
 
 def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
-                settings: Settings) -> Topics:
-    """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k."""
+                settings: Settings, previous: TopicState | None = None) -> Topics:
+    """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k.
+
+    With `previous` (the last build's TopicState) the topics stay put: posts join the nearest kept
+    topic, and k-means runs again only when more than TOPIC_DRIFT of the posts changed since the topics
+    were fitted or k changes; a refit starts from the previous centroids and keeps each topic's id (and
+    label, while its members stay similar) by matching old and new centroids (Hungarian assignment).
+    """
     from .tags import cluster_labels
 
     n = len(posts)
@@ -139,23 +217,76 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
         log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
                     "at least two posts)", k, len(published), max(1, len(published) // 2))
         k = max(1, len(published) // 2)
-    if len(published):
-        clus = spherical_kmeans(vectors[published], k, seed=settings.seed)
-        assignment = np.argmax(vectors @ clus.centroids.T, axis=1)  # drafts join their nearest cluster
-        assignment[published] = clus.assignment
-        centroids = clus.centroids
-    else:
+    keys = [posts[i].slug for i in published]
+    hashes = vector_hashes(keys, vectors[published])
+    keep = previous is not None and previous.k == k and len(previous.centroids) > 0 \
+        and previous.centroids.shape[1] == vectors.shape[1] and _drift(previous.fitted, hashes) <= TOPIC_DRIFT
+    refitted = not keep
+    fitted = previous.fitted if keep and previous is not None else hashes
+    if not len(published):
         assignment = np.zeros(n, dtype=np.int64)
         centroids = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
-    labels = cluster_labels(centroids, vectors, vocab, np.where(recommendable, assignment, -1),
-                            settings.cluster_label_tags)
+    elif keep and previous is not None:
+        centroids = previous.centroids
+    else:
+        warm = previous.centroids if previous is not None and previous.k == k and \
+            previous.centroids.shape[1] == vectors.shape[1] else None
+        centroids = spherical_kmeans(vectors[published], k, seed=settings.seed, init=warm).centroids
+    if len(published):
+        assignment = np.argmax(vectors @ centroids.T, axis=1)  # drafts join their nearest cluster too
+        used = np.unique(assignment[published])
+        if len(used) < len(centroids):  # a kept topic that lost every post is dropped
+            centroids = centroids[used]
+            assignment = np.argmax(vectors @ centroids.T, axis=1)
     members: list[list[int]] = [[] for _ in range(len(centroids))]
     for i in published:
         members[int(assignment[i])].append(int(i))
+    member_keys = [{posts[i].slug for i in m} for m in members]
+    ids, labels, label_members = _identities(previous, centroids, member_keys)
+    stale = [c for c in range(len(centroids)) if labels[c] is None
+             or _jaccard(member_keys[c], set(label_members[c])) < RELABEL_BELOW]
+    if stale:
+        fresh = cluster_labels(centroids, vectors, vocab, np.where(recommendable, assignment, -1),
+                               settings.cluster_label_tags)
+        for c in stale:
+            labels[c], label_members[c] = fresh[c], sorted(member_keys[c])
     by_date = [sorted(m, key=lambda i: (-posts[i].sort_date(), posts[i].slug)) for m in members]
     by_views = [sorted((i for i in m if posts[i].popularity),
                        key=lambda i: (-(posts[i].popularity or 0.0), posts[i].slug)) for m in members]
     if len(published) and not any(posts[i].popularity for i in published):
         log.info("no popularity data (front-matter key %r or popularity_file): cluster_popular lists are empty",
                  settings.popularity_key)
-    return Topics(assignment, centroids, labels, by_date, by_views)
+    shown = [str(label) for label in labels]
+    state = TopicState(np.asarray(centroids, np.float32), ids, shown, [list(m) for m in label_members], fitted, k)
+    return Topics(assignment, centroids, shown, by_date, by_views, ids=ids, state=state, refitted=refitted)
+
+
+def _drift(fitted: dict[str, str], now: dict[str, str]) -> float:
+    """Share of the posts the topics were fitted on that changed or went, plus the posts added since."""
+    changed = sum(1 for key, h in now.items() if fitted.get(key) != h)
+    gone = sum(1 for key in fitted if key not in now)
+    return (changed + gone) / max(len(fitted), 1)
+
+
+def _identities(previous: TopicState | None, centroids: np.ndarray, member_keys: list[set[str]],
+                ) -> tuple[list[int], list[str | None], list[list[str]]]:
+    """Stable ids for the topics (rows of centroids), and the labels (with the members they were given
+    for) kept from `previous` for topics matched to a previous one; None: label afresh."""
+    k = len(centroids)
+    if previous is None or not len(previous.centroids) or not k:
+        return list(range(k)), [None] * k, [sorted(m) for m in member_keys]
+    from scipy.optimize import linear_sum_assignment
+
+    old = previous.centroids
+    rows, cols = linear_sum_assignment(-(np.asarray(centroids, np.float64) @ np.asarray(old, np.float64).T))
+    ids: list[int] = [-1] * k
+    labels: list[str | None] = [None] * k
+    members: list[list[str]] = [sorted(m) for m in member_keys]
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        ids[r] = previous.ids[c]
+        labels[r], members[r] = previous.labels[c], previous.members[c]
+    next_id = max(previous.ids, default=-1) + 1
+    for r in range(k):
+        if ids[r] < 0:
+            ids[r], next_id = next_id, next_id + 1
+    return ids, labels, members

@@ -96,7 +96,13 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
             sources.add(source)
     others = [p for p in corpus.posts if p.source not in sources]
     found = suggest_tags([post for _, post in targets], others, settings, corpus.cache_dir) if targets else []
-    suggested = {path: [(s.tag, round(s.score, 1)) for s in sug] for (path, _), sug in zip(targets, found)}
+    from ..tags import shown
+
+    suggested = {path: [(s.tag, s.score) for s in shown(sug, settings.tags_min_score)]
+                 for (path, _), sug in zip(targets, found)}
+    # what --add writes and --min-tags proposes: the most probable first (shown lists order ties by name)
+    best = {path: [s.tag for s in sug if round(s.score, 1) >= settings.tags_min_score]
+            for (path, _), sug in zip(targets, found)}
 
     status = 0
     for problem in problems:
@@ -109,10 +115,15 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
         text = path.read_bytes().decode("utf-8")
         tags = as_list(tags_value(split_front_matter(text)[0]))
         if not as_json:
-            echo(f"{path}: suggested tags: {_shown(suggestions) or '(none: the rest of the blog has no tags)'}")
+            if suggestions:
+                echo(f"{path}: suggested tags: {_shown(suggestions)}")
+            elif not any(p.tags for p in others):
+                echo(f"{path}: no suggestions: the rest of the blog has no tags to learn from")
+            else:
+                echo(f"{path}: no suggestions above the threshold (tags_min_score = {settings.tags_min_score:g})")
         if len(tags) < add and suggestions:
             # Top up to N tags, not N more: a second run after review finds nothing to add and passes.
-            chosen = [t for t, _ in suggestions[:add - len(tags)]]
+            chosen = best[path][:add - len(tags)]
             try:
                 edited = add_tags(text, chosen)
             except ValueError as exc:
@@ -126,7 +137,7 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
                     status = 1
         if len(tags) < min_tags:
             missing = min_tags - len(tags)
-            hint = ", ".join(t for t, _ in suggestions[:missing]) or "tags of your own"
+            hint = ", ".join(best[path][:missing]) or "tags of your own"
             echo(f"{path}: has {len(tags)} tag(s), needs at least {min_tags}; add {missing}, e.g. {hint}")
             status = 1
     return status
