@@ -232,6 +232,7 @@ def test_dates_in_the_site_time_zone_in_the_forms_hugo_reads():
     assert hugo_date(dt.date(2024, 1, 3), zone).isoformat() == "2024-01-03T00:00:00-05:00"
     assert hugo_date("2024-01-02T23:30:00Z", hp_zone).isoformat() == "2024-01-02T23:30:00+00:00"
     assert hugo_date("02 Jan 2006", zone).isoformat() == "2006-01-02T00:00:00-05:00"
+    assert hugo_date("2022-12-14T9:14:26+09:00", zone).isoformat() == "2022-12-14T09:14:26+09:00"  # Go: 1-2 digit hour
     for bad in ("2024-01-03 10:00", "2024-1-3", "yesterday", True):
         with pytest.raises(ValueError):
             hugo_date(bad, zone)

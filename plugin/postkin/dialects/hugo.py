@@ -376,6 +376,8 @@ class HugoDialect(Dialect):
         never_listed = (draft and not self.hugo.build_drafts) or list_opt == "never" or render_opt != "always"
         link = "" if render_opt == "never" else self.rel_permalink(info, title, slug, url, dates["date"])
         tags, categories = self._terms(m)
+        if not (title or doc.paragraphs or doc.headings):
+            raise NotAPost("no title and no text (a stub page): nothing to relate")
         translation_key = to_string(m.get("translationkey")).strip() or info.path
         post = self.common_post(doc, key=info.name, title=title, date=dates["date"], tags=tags,
                                 categories=categories, draft=never_listed, lang=info.lang,

@@ -218,7 +218,7 @@ _CAST_LAYOUTS = [
 _LAYOUT_PARTS = {
     "2006": r"(?P<year>\d{4})", "06": r"(?P<yy>\d{2})", "01": r"(?P<month>\d{2})", "Jan": r"(?P<mon>[A-Za-z]{3})",
     "02": r"(?P<day>\d{2})", "_2": r"(?P<day> ?\d{1,2})", "Monday": r"[A-Za-z]+", "Mon": r"[A-Za-z]{3}",
-    "15": r"(?P<hour>\d{2})", "04": r"(?P<minute>\d{2})", "05": r"(?P<second>\d{2})(?P<frac>[.,]\d+)?",
+    "15": r"(?P<hour>\d{1,2})", "04": r"(?P<minute>\d{2})", "05": r"(?P<second>\d{2})(?P<frac>[.,]\d+)?",
     ".999999999": r"(?P<frac9>\.\d+)?", "MST": r"(?P<zone>[A-Za-z]{3,5}|[+-]\d{2,4})", "-0700": r"(?P<off>[+-]\d{4})",
     "-07:00": r"(?P<off>[+-]\d{2}:\d{2})", "Z0700": r"(?P<off>Z|[+-]\d{4})", "Z07:00": r"(?P<off>Z|[+-]\d{2}:\d{2})",
 }
