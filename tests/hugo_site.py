@@ -80,10 +80,10 @@ def run_hugo(site: Path, *args: str, check: bool = True) -> subprocess.Completed
     return run
 
 
-def install_dump(site: Path, content: Path | None = None) -> None:
-    """Add the dump layouts and data/dump/sources.json (every Markdown file under the content folder)."""
-    content = content or site / "content"
-    sources = sorted(p.relative_to(content).as_posix() for p in content.rglob("*.md"))
+def install_dump(site: Path, *contents: Path) -> None:
+    """Add the dump layouts and data/dump/sources.json: every Markdown file under the content folders
+    (default: content/), by its path relative to its folder."""
+    sources = sorted({p.relative_to(c).as_posix() for c in contents or (site / "content",) for p in c.rglob("*.md")})
     (site / "data" / "dump").mkdir(parents=True, exist_ok=True)
     (site / "data" / "dump" / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
     (site / "layouts" / "_partials").mkdir(parents=True, exist_ok=True)
@@ -94,9 +94,11 @@ def install_dump(site: Path, content: Path | None = None) -> None:
             (site / "layouts" / name).write_text("<title>{{ .Title }}</title>{{ .Content }}\n", encoding="utf-8")
 
 
-def read_dump(public: Path) -> dict[str, dict]:
-    """{content path: Hugo's facts} from every language's public/**/index.json the dump wrote."""
-    out: dict[str, dict] = {}
+def read_dump(public: Path, by_language: bool = False) -> dict:
+    """{content path: Hugo's facts} from every language's public/**/index.json the dump wrote; with
+    `by_language`, {(language, path in its content folder): facts} (languages with content folders of
+    their own have the same paths)."""
+    out: dict = {}
     for path in sorted(public.rglob("index.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -104,5 +106,5 @@ def read_dump(public: Path) -> dict[str, dict]:
             continue
         if isinstance(data, dict) and "pages" in data:
             for source, facts in data["pages"].items():
-                out[source] = {**facts, "mainSections": data["mainSections"]}
+                out[(data["lang"], source) if by_language else source] = {**facts, "mainSections": data["mainSections"]}
     return out

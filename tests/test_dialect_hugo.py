@@ -104,11 +104,13 @@ def test_keys_are_unique_file_safe_and_name_translations(tmp_path):
         "posts/sourdough.md": "title: Sourdough", "posts/sourdough.fr.md": "title: Le levain",
         "posts/2023/x.md": "title: X 2023", "posts/2024/x.md": "title: X 2024",
         "posts/x.md": "title: X", "posts/Mixed Case Name.md": "title: Mixed",
+        "posts/back\\slash.md": "title: B", "posts/with-slug.md": "title: W\nslug: My Custom Slug!",
     })
     keys = {p.source: p.slug for p in read(site).posts}
     assert keys == {"posts/sourdough.md": "sourdough", "posts/sourdough.fr.md": "sourdough.fr",
                     "posts/2023/x.md": "posts-2023-x", "posts/2024/x.md": "posts-2024-x", "posts/x.md": "posts-x",
-                    "posts/Mixed Case Name.md": "mixed-case-name"}
+                    "posts/Mixed Case Name.md": "mixed-case-name", "posts/back\\slash.md": "back-slash",
+                    "posts/with-slug.md": "with-slug"}  # the key is the file's; the slug makes the URL
 
 
 # -- URLs -------------------------------------------------------------------------------------------
@@ -256,6 +258,7 @@ def test_future_expired_drafts_and_unrendered_pages_are_never_listed(tmp_path, m
     site = make_site(tmp_path / "site", 'title = "T"\n', {
         "posts/ok.md": "title: OK\ndate: 2024-01-01", "posts/future.md": "title: F\ndate: 2099-06-01",
         "posts/later.md": "title: L\ndate: 2024-01-01\npublishDate: 2099-01-01",
+        "posts/published.md": "title: P\ndate: 2024-01-01\npublished: 2099-01-01",  # an alias of publishDate
         "posts/expired.md": "title: E\ndate: 2024-01-01\nexpiryDate: 2024-02-01",
         "posts/draft.md": "title: D\ndraft: true", "posts/not-draft.md": 'title: ND\ndraft: "false"',
         "posts/list-never.md": "title: LN\nbuild:\n  list: never", "posts/render-never.md": "title: RN\nbuild:\n  render: never",
@@ -270,7 +273,7 @@ def test_future_expired_drafts_and_unrendered_pages_are_never_listed(tmp_path, m
     corpus = read(site)
     shown = {p.source for p, ok in zip(corpus.posts, listed(corpus.posts, build_future=corpus.build_future,
                                                             build_expired=corpus.build_expired)) if ok}
-    assert {"posts/future.md", "posts/later.md", "posts/expired.md", "posts/draft.md"} <= shown
+    assert {"posts/future.md", "posts/later.md", "posts/published.md", "posts/expired.md", "posts/draft.md"} <= shown
 
 
 def test_cascade_from_a_section_page_applies_below_it(tmp_path):
@@ -282,6 +285,36 @@ def test_cascade_from_a_section_page_applies_below_it(tmp_path):
     corpus = read(site)
     drafts = {p.source for p in corpus.posts if p.draft}
     assert drafts == {"posts/drafts/b.md", "posts/old/x1.md"}
+
+
+def test_a_content_folder_per_language_agrees_with_hugo(tmp_path):
+    """languages.<code>.contentDir: each folder's files are that language's; the same path in two folders
+    is one page in two languages; each language picks its own main section."""
+    config = ('baseURL = "https://example.org/"\ntitle = "T"\n[languages.en]\ncontentDir = "content/en"\nweight = 1\n'
+              '[languages.de]\ncontentDir = "content/de"\nweight = 2\n[outputs]\nhome = ["html", "json"]\n')
+    site = make_site(tmp_path / "site", config, {
+        "en/posts/bread.md": "title: Bread\ndate: 2024-01-01", "en/posts/rye.md": "title: Rye\ndate: 2024-01-02",
+        "en/notes/n.md": "title: Note", "de/posts/bread.md": "title: Brot\ndate: 2024-01-03",
+        "de/docs/a.md": "title: A", "de/docs/b.md": "title: B", "de/docs/c.md": "title: C",
+        "de/posts/x.fr.md": "title: Not French"})
+    install_dump(site, site / "content" / "en", site / "content" / "de")
+    run_hugo(site)
+    hugo = read_dump(site / "public", by_language=True)
+    corpus = read(site)
+    mine = {(p.lang, p.source.split("/", 1)[1]): p for p in corpus.posts}
+    theirs = {k for k, f in hugo.items() if f["kind"] == "page" and f["section"] in f["mainSections"]}
+    assert set(mine) == theirs == {("en", "posts/bread.md"), ("en", "posts/rye.md"), ("de", "docs/a.md"),
+                                   ("de", "docs/b.md"), ("de", "docs/c.md")}
+    for key, post in mine.items():
+        assert (post.url, post.ref, post.lang) == (hugo[key]["url"], hugo[key]["path"], hugo[key]["lang"])
+    assert mine[("en", "posts/bread.md")].slug == "bread" and len({p.slug for p in corpus.posts}) == 5
+
+
+def test_taxonomies_the_site_defines(tmp_path):
+    site = make_site(tmp_path / "site", 'title = "T"\n[taxonomies]\ntopic = "topics"\n', {
+        "posts/a.md": "title: A\ntopics: [Databases, Search]\ntags: [ignored]\ncategories: [x]"})
+    post = read(site).posts[0]
+    assert (post.tags, post.categories) == (["Databases", "Search"], [])
 
 
 # -- titles, tags -------------------------------------------------------------------------------------
@@ -389,6 +422,9 @@ CONFIGS = {
     "filename-ugly": 'baseURL = "https://example.org/"\ntitle = "T"\nuglyURLs = true\nremovePathAccents = true\n'
                      'mainSections = ["posts"]\n[frontmatter]\ndate = [":filename", ":default"]\n'
                      '[permalinks.page]\nposts = "/:year/:slugorcontentbasename/"\n',
+    "case-cascade": 'baseURL = "https://example.org/"\ntitle = "T"\ndisablePathToLower = true\n'
+                    '[uglyURLs]\nposts = true\n'
+                    '[[cascade]]\n[cascade.build]\nlist = "never"\n[cascade.target]\npath = "/posts/nested/**"\n',
 }
 
 

@@ -8,6 +8,7 @@ the Hugo dialect (`hugo.py`) puts them together the way `hugolib/page__paths.go`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from urllib.parse import unquote
@@ -187,6 +188,7 @@ def is_go_layout(text: str) -> bool:
 
 
 # -- gobwas/glob with '/' as separator, as Hugo's page matchers use it ----------------------------
+@functools.lru_cache(maxsize=256)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """A compiled regex for a Hugo path glob: `*` within a path segment, `**` across segments, `?` one
     character, `{a,b}` alternatives, `[...]` character classes."""
