@@ -83,7 +83,8 @@ def run_hugo(site: Path, *args: str, check: bool = True) -> subprocess.Completed
 def install_dump(site: Path, *contents: Path) -> None:
     """Add the dump layouts and data/dump/sources.json: every Markdown file under the content folders
     (default: content/), by its path relative to its folder."""
-    sources = sorted({p.relative_to(c).as_posix() for c in contents or (site / "content",) for p in c.rglob("*.md")})
+    sources = sorted({p.relative_to(c).as_posix() for c in contents or (site / "content",) for p in c.rglob("*")
+                      if p.suffix in (".md", ".markdown", ".mdown")})
     (site / "data" / "dump").mkdir(parents=True, exist_ok=True)
     (site / "data" / "dump" / "sources.json").write_text(json.dumps(sources), encoding="utf-8")
     (site / "layouts" / "_partials").mkdir(parents=True, exist_ok=True)
