@@ -264,6 +264,7 @@ def test_future_expired_drafts_and_unrendered_pages_are_never_listed(tmp_path, m
         "posts/list-never.md": "title: LN\nbuild:\n  list: never", "posts/render-never.md": "title: RN\nbuild:\n  render: never",
         "posts/render-link.md": "title: RL\nbuild:\n  render: link", "posts/headless/index.md": "title: H\nheadless: true",
         "posts/hidden.md": "title: Hidden\nhidden: true",  # a theme convention: Hugo lists it
+        "posts/cased.md": "title: C\nBuild:\n  List: never",  # keys are case-insensitive at every level
     })
     corpus = read(site)
     shown = {p.source for p, ok in zip(corpus.posts, listed(corpus.posts)) if ok}
@@ -308,6 +309,12 @@ def test_a_content_folder_per_language_agrees_with_hugo(tmp_path):
     for key, post in mine.items():
         assert (post.url, post.ref, post.lang) == (hugo[key]["url"], hugo[key]["path"], hugo[key]["lang"])
     assert mine[("en", "posts/bread.md")].slug == "bread" and len({p.slug for p in corpus.posts}) == 5
+
+
+def test_page_views_in_front_matter_or_its_params(tmp_path):
+    site = make_site(tmp_path / "site", 'title = "T"\n', {
+        "posts/a.md": "title: A\nviews: 1200", "posts/b.md": "title: B\nparams:\n  views: 300"})
+    assert {p.source: p.popularity for p in read(site).posts} == {"posts/a.md": 1200.0, "posts/b.md": 300.0}
 
 
 def test_taxonomies_the_site_defines(tmp_path):

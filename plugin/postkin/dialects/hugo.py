@@ -52,9 +52,9 @@ from urllib.parse import unquote
 
 from ..corpus import Corpus, Post, listed
 from ..errors import PostkinError, Problem
-from ..metadata import as_list, opted_out, quote, split_front_matter
+from ..metadata import as_list, number, opted_out, quote, split_front_matter
 from . import hugo_paths as hp
-from .base import Dialect, Document, NotAPost, Site
+from .base import LEDE_KEYS, Dialect, Document, NotAPost, Site
 from .hugo_config import (
     CONFIG_EXTS,
     CONFIG_NAMES,
@@ -351,7 +351,7 @@ class HugoDialect(Dialect):
         info = self._files.get(doc.source)
         if info is None:
             raise NotAPost("not a page of this Hugo site")
-        m = self._cascade(info, doc.metadata)
+        m = self._cascade(info, lower_keys(doc.metadata))  # Hugo's keys are case-insensitive at every level
         if opted_out(m):
             return None
         zone = self.hugo.zones.get(info.lang, dt.timezone.utc)
@@ -376,7 +376,7 @@ class HugoDialect(Dialect):
         never_listed = (draft and not self.hugo.build_drafts) or list_opt == "never" or render_opt != "always"
         link = "" if render_opt == "never" else self.rel_permalink(info, title, slug, url, dates["date"])
         tags, categories = self._terms(m)
-        if not (title or doc.paragraphs or doc.headings):
+        if not (title or doc.paragraphs or doc.headings or any(m.get(k) for k in LEDE_KEYS)):
             raise NotAPost("no title and no text (a stub page): nothing to relate")
         translation_key = to_string(m.get("translationkey")).strip() or info.path
         post = self.common_post(doc, key=info.name, title=title, date=dates["date"], tags=tags,
@@ -384,6 +384,10 @@ class HugoDialect(Dialect):
                                 translation_key=translation_key, url=link, ref=info.path,
                                 publish_date=dates["publishdate"], expiry_date=dates["expirydate"])
         post.draft = never_listed  # `hidden: true` means nothing to Hugo
+        params = m.get("params")
+        key = self.settings.popularity_key.lower()
+        if post.popularity is None and isinstance(params, dict) and params.get(key) is not None:
+            post.popularity = number(params[key], f"params.{key}")  # Hugo 0.123+ puts custom values in params
         return post
 
     def _terms(self, m: dict[str, Any]) -> tuple[list[str], list[str]]:
