@@ -7,7 +7,8 @@ here (`HUGO_BASEURL` is how CI passes the site's address to both Hugo and postki
 What a post is: a regular page (a Markdown file under a content folder, a leaf bundle `x/index.md`
 named by its folder; never `_index.md`, never a file inside a leaf bundle, never a name starting with
 `.` or `#` or ending with `~`) whose top-level section is one of the site's `mainSections` (the
-configured ones, else per language the section with the most pages, as Hugo picks it).
+configured ones, else per language the section with the most pages, as Hugo picks it). A page with
+no title and no text (an untranslated stub) has nothing to relate and is left out.
 
 Each post's:
 - key: the last part of Hugo's `.Path` (`posts/compost-heap/index.md` -> `compost-heap`,
@@ -33,7 +34,8 @@ Each post's:
 Known differences: `hugo --baseURL/-D/-F` flags are invisible to postkin (use HUGO_BASEURL etc.);
 Hugo modules other than `module.mounts` of this site, themes' content, content adapters and
 non-Markdown content are not read; when mainSections is not configured, headless and unlisted pages
-do not count towards choosing it, and a tie is broken by name (Hugo's pick is random).
+do not count towards choosing it, and a tie is broken by name (Hugo's pick is random); a tag written
+with trailing white space is the same term as without it (Hugo makes `/tags/garden-/`).
 """
 
 from __future__ import annotations
