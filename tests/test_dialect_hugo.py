@@ -5,7 +5,9 @@ small site made here; `test_postkin_agrees_with_hugo` builds one with the real H
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import shutil
 import textwrap
 import time
 from pathlib import Path
@@ -473,3 +475,34 @@ def test_postkin_agrees_with_hugo(tmp_path, name):
         group = {p.lang: p.url for p in corpus.posts if p.translation_key == post.translation_key and p is not post}
         assert group == {lang: url for lang, url in facts["translations"].items()}, source
     assert compared >= 20
+
+
+PARTIAL = Path(__file__).resolve().parents[1] / "hooks" / "templates" / "hugo" / "layouts" / "_partials" / "postkin"
+
+
+def test_the_partial_shows_nothing_before_postkin_ran_and_text_titles_after(tmp_path, fake_encoder):
+    """The shipped partial in a site of its own: no data yet -> Hugo builds and prints nothing; after
+    `postkin build` -> every post lists the others, titles with markup characters as text, in each
+    language, with the translation linked."""
+    title = "Use <details> & 2*3 <script>alert(1)</script>"
+    site = make_site(tmp_path / "site", MULTILINGUAL, {
+        "posts/a.md": f"title: {json.dumps(title)}\ndate: 2024-01-01\ntags: [html]",
+        "posts/b.md": "title: Disclosure widgets\ndate: 2024-01-02\ntags: [html]",
+        "posts/c.md": "title: Native dialogs\ndate: 2024-01-03\ntags: [html]",
+        "posts/a.fr.md": "title: Les widgets de divulgation\ndate: 2024-01-04",
+        "posts/d.fr.md": "title: Les dialogues natifs\ndate: 2024-01-05"})
+    shutil.copytree(PARTIAL, site / "layouts" / "_partials" / "postkin")
+    (site / "layouts" / "single.html").write_text('<h1>{{ .Title }}</h1>{{ partial "postkin/related.html" . }}\n',
+                                                  encoding="utf-8")
+    (site / "layouts" / "home.html").write_text("home\n", encoding="utf-8")
+    (site / "layouts" / "list.html").write_text("list\n", encoding="utf-8")
+    run_hugo(site)
+    assert "postkin" not in (site / "public" / "posts" / "a" / "index.html").read_text(encoding="utf-8")
+    build(site, tmp_path)
+    run_hugo(site)
+    page = (site / "public" / "posts" / "b" / "index.html").read_text(encoding="utf-8")
+    assert html.escape(title, quote=False) in page and "<script>alert" not in page
+    assert page.count('<a class="postkin-related"') == 2 and 'href="/blog/posts/a/"' in page
+    french = (site / "public" / "fr" / "posts" / "a" / "index.html").read_text(encoding="utf-8")
+    assert 'class="postkin-related" href="/blog/fr/posts/d/"' in french
+    assert 'class="postkin-translation" href="/blog/posts/a/" hreflang="en"' in french
