@@ -101,6 +101,17 @@ def test_posts_are_the_main_sections_pages(tmp_path):
     assert len(read(site).posts) == 3
 
 
+def test_main_sections_from_the_theme_s_params_below_the_site_s(tmp_path):
+    site = make_site(tmp_path / "site", 'title = "T"\ntheme = "paper"\n', {
+        "posts/a.md": "title: A", "posts/b.md": "title: B", "notes/n.md": "title: N"})
+    (site / "themes" / "paper").mkdir(parents=True)
+    (site / "themes" / "paper" / "hugo.toml").write_text('[params]\nmainSections = ["notes"]\n', encoding="utf-8")
+    assert [p.source for p in read(site).posts] == ["notes/n.md"]
+    (site / "hugo.toml").write_text('title = "T"\ntheme = "paper"\n[params]\nmainSections = ["posts"]\n',
+                                    encoding="utf-8")
+    assert [p.source for p in read(site).posts] == ["posts/a.md", "posts/b.md"]
+
+
 def test_keys_are_unique_file_safe_and_name_translations(tmp_path):
     site = make_site(tmp_path / "site", MULTILINGUAL, {
         "posts/sourdough.md": "title: Sourdough", "posts/sourdough.fr.md": "title: Le levain",

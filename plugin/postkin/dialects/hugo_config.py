@@ -118,18 +118,43 @@ def environment() -> str:
     return os.environ.get("HUGO_ENVIRONMENT") or os.environ.get("HUGO_ENV") or "production"
 
 
-def load_config(root: Path) -> tuple[dict[str, Any], list[Path]]:
+def load_config(root: Path, *, themes: bool = True) -> tuple[dict[str, Any], list[Path]]:
     """The site's merged configuration (lower-cased keys) and the files it came from, in Hugo's order:
     the root file (hugo.* before config.*), then config/_default/ and config/<environment>/ (each file
     named like its key: params.toml -> params, params.fr.toml -> languages.fr.params), then HUGO_<KEY>
-    environment variables. Raises PostkinError for a file that does not parse."""
+    environment variables; below all of them the `params` of the site's themes (themes/<name>/, left
+    to right: Hugo lets a theme set params and menus only, and `params.mainSections` is among them).
+    Raises PostkinError for a file that does not parse."""
     config: dict[str, Any] = {}
     files: list[Path] = []
     main = _root_config(root)
     if main is not None:
         config = read_config_file(main)
         files.append(main)
-    config_dir = root / str(config.get("configdir", "config"))
+    _merge_config_dir(root / str(config.get("configdir", "config")), config, files)
+    for key, kind in ENV_KEYS.items():
+        raw = os.environ.get(f"HUGO_{key.upper()}")
+        if raw is not None:
+            config[key] = raw.strip().lower() in ("true", "1", "yes") if kind is bool else raw
+    if themes:
+        for name in string_list(config.get("theme")):
+            folder = root / str(config.get("themesdir", "themes")) / name
+            if not folder.is_dir():
+                continue
+            theme, theme_files = load_config(folder, themes=False)
+            files += theme_files
+            below: dict[str, Any] = {"params": theme.get("params") or {}}
+            languages: dict[str, Any] = theme["languages"] if isinstance(theme.get("languages"), dict) else {}
+            for code, lc in languages.items():
+                if isinstance(lc, dict) and isinstance(lc.get("params"), dict):
+                    below.setdefault("languages", {})[code] = {"params": lc["params"]}
+            config = _merge(below, config)
+    return config, files
+
+
+def _merge_config_dir(config_dir: Path, config: dict[str, Any], files: list[Path]) -> None:
+    """config/_default/ then config/<environment>/ merged into `config` (in place), files listed."""
+    merged = _merge({}, config)
     for sub in ("_default", environment()):
         folder = config_dir / sub
         if not folder.is_dir():
@@ -145,21 +170,18 @@ def load_config(root: Path) -> tuple[dict[str, Any], list[Path]]:
                 files.append(path)
                 name = path.stem.lower()
                 if name in CONFIG_NAMES:
-                    config = _merge(config, item)
+                    merged = _merge(merged, item)
                     continue
                 name, _, lang = name.rpartition(".") if "." in name else (name, "", "")
                 value: Any = item[name] if len(item) == 1 and name in item else item
                 if lang:
                     inner = {"params": value} if name == "params" else {"menus": value} \
                         if name in ("menu", "menus") else value
-                    config = _merge(config, {"languages": {lang: inner}})
+                    merged = _merge(merged, {"languages": {lang: inner}})
                 else:
-                    config = _merge(config, {name: value})
-    for key, kind in ENV_KEYS.items():
-        raw = os.environ.get(f"HUGO_{key.upper()}")
-        if raw is not None:
-            config[key] = raw.strip().lower() in ("true", "1", "yes") if kind is bool else raw
-    return config, files
+                    merged = _merge(merged, {name: value})
+    config.clear()
+    config.update(merged)
 
 
 def string_list(value: Any) -> list[str]:
