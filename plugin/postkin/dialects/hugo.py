@@ -55,6 +55,7 @@ from urllib.parse import unquote
 from ..corpus import Corpus, Post, listed
 from ..errors import PostkinError, Problem
 from ..metadata import as_list, number, opted_out, quote, split_front_matter
+from ..text import paragraphs, split_markdown
 from . import hugo_paths as hp
 from .base import LEDE_KEYS, Dialect, Document, NotAPost, Site
 from .hugo_config import (
@@ -72,12 +73,14 @@ from .hugo_config import (
     has_hugo_keys,
     hugo_date,
     is_bool_like,
+    json_front_matter,
     load_config,
     lower_keys,
     normalize,
     parse_page_path,
     to_bool,
     to_string,
+    yaml12_front_matter,
 )
 
 if TYPE_CHECKING:
@@ -265,6 +268,21 @@ class HugoDialect(Dialect):
         return list(self._sources)
 
     # -- one file -----------------------------------------------------------------------------------
+    def document(self, raw: bytes, source: str, path: Path) -> Document:
+        """The file split as Hugo splits it: also JSON front matter (`{...}` at the top), and YAML read
+        with YAML 1.2's booleans (`draft: yes` is the word "yes" to Hugo, so not a draft)."""
+        doc = super().document(raw, source, path)
+        text = raw.decode("utf-8")
+        if not doc.has_front_matter and doc.body.lstrip("\ufeff").lstrip().startswith("{"):
+            meta, body = json_front_matter(doc.body)
+            headings, prose = split_markdown(body)
+            return Document(path, source, meta, lower_keys(meta), body, True, headings, paragraphs(prose))
+        if doc.has_front_matter:
+            meta12 = yaml12_front_matter(text)
+            if meta12 is not None:
+                doc.raw_metadata, doc.metadata = meta12, lower_keys(meta12)
+        return doc
+
     def _cascade(self, info: PageFile, metadata: dict[str, Any]) -> dict[str, Any]:
         """Front matter with the `cascade` values of the page's ancestors (nearest first, then the site
         configuration's) set where the page has no value of its own."""

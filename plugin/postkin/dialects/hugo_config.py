@@ -224,6 +224,57 @@ def to_string(value: Any) -> str:
     return str(value)
 
 
+# -- front matter as Hugo reads it -------------------------------------------------------------------
+# YAML 1.1 words PyYAML reads as booleans; Hugo's YAML 1.2 parser reads them as strings (then
+# `draft: yes` is not a draft: cast.ToBool("yes") is false).
+_YAML11_BOOL = re.compile(r"^[^#\n]*:[ \t]+(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)[ \t]*(?:#.*)?$", re.M)
+_YAML_FENCE = re.compile(r"^-{3,}\s*$", re.M)
+
+
+def _yaml12_loader() -> type:
+    """PyYAML's safe loader with YAML 1.2's booleans (true/false only)."""
+    import yaml
+
+    class Yaml12Loader(yaml.SafeLoader):
+        pass
+
+    Yaml12Loader.yaml_implicit_resolvers = {
+        first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                       re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    return Yaml12Loader
+
+
+def yaml12_front_matter(text: str) -> dict[str, Any] | None:
+    """The YAML front matter of `text` read with YAML 1.2 booleans, when it holds a value YAML 1.1
+    would read as one (`yes`, `no`, `on`, `off`); None otherwise (or when it does not parse: the
+    usual reading reports it)."""
+    import yaml
+
+    parts = _YAML_FENCE.split(text.lstrip("\ufeff"), 2)
+    if len(parts) < 3 or parts[0].strip() or not _YAML11_BOOL.search(parts[1]):
+        return None
+    try:
+        data = yaml.load(parts[1], Loader=_yaml12_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def json_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Hugo's JSON front matter: a JSON object at the top of the file, then the content. Raises
+    ValueError (one line) when the object does not parse."""
+    stripped = text.lstrip("\ufeff").lstrip()
+    try:
+        data, end = json.JSONDecoder().raw_decode(stripped)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"JSON front matter does not parse ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError("JSON front matter must be an object")
+    return data, stripped[end:].lstrip("\r\n")
+
+
 # -- dates, as Hugo (spf13/cast) reads them ---------------------------------------------------------
 # Go layouts cast.ToTimeInDefaultLocationE tries, in order; `loc` marks layouts without a zone (read in
 # the site's timeZone).
