@@ -335,6 +335,37 @@ def test_page_views_in_front_matter_or_its_params(tmp_path):
     assert {p.source: p.popularity for p in read(site).posts} == {"posts/a.md": 1200.0, "posts/b.md": 300.0}
 
 
+def test_content_mounted_from_other_folders_agrees_with_hugo(tmp_path):
+    """module.mounts targeting content replace contentDir: a folder mounted below content/posts and a
+    language's own folder are read where Hugo puts them."""
+    config = ('baseURL = "https://example.org/"\ntitle = "T"\n[languages.en]\nweight = 1\n[languages.nl]\nweight = 2\n'
+              '[outputs]\nhome = ["html", "json"]\n[[module.mounts]]\nsource = "content"\ntarget = "content"\n'
+              '[[module.mounts]]\nsource = "essays"\ntarget = "content/posts/essays"\n'
+              '[[module.mounts]]\nsource = "dutch"\ntarget = "content"\n[module.mounts.sites.matrix]\nlanguages = ["nl"]\n')
+    site = make_site(tmp_path / "site", config, {"posts/a.md": "title: A\ndate: 2024-01-01",
+                                                 "posts/b.md": "title: B\ndate: 2024-01-02"})
+    for folder, name, front in (("essays", "long-read.md", "title: A long read\ndate: 2024-01-03"),
+                                ("dutch", "posts/a.md", "title: Een\ndate: 2024-01-04"),
+                                ("dutch", "posts/c.md", "title: Twee\ndate: 2024-01-05")):
+        (site / folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / folder / name).write_text(f"---\n{front}\n---\nText.\n", encoding="utf-8")
+    (site / "data" / "dump").mkdir(parents=True)
+    install_dump(site, site / "content")
+    (site / "data" / "dump" / "sources.json").write_text(json.dumps(
+        ["posts/a.md", "posts/b.md", "posts/essays/long-read.md", "posts/c.md"]), encoding="utf-8")
+    run_hugo(site)
+    hugo = read_dump(site / "public", by_language=True)
+    dialect = find_site(site, Settings())
+    corpus = dialect.read()
+    mine = {(p.lang, dialect._files[p.source].logical): p for p in corpus.posts}
+    assert set(mine) == {k for k, f in hugo.items() if f["kind"] == "page"} == {
+        ("en", "posts/a.md"), ("en", "posts/b.md"), ("en", "posts/essays/long-read.md"), ("nl", "posts/a.md"),
+        ("nl", "posts/c.md")}
+    for key, post in mine.items():
+        assert (post.url, post.ref, post.lang) == (hugo[key]["url"], hugo[key]["path"], hugo[key]["lang"]), key
+    assert {p.slug for p in corpus.posts} == {"a", "b", "long-read", "a.nl", "c.nl"}
+
+
 def test_taxonomies_the_site_defines(tmp_path):
     site = make_site(tmp_path / "site", 'title = "T"\n[taxonomies]\ntopic = "topics"\n', {
         "posts/a.md": "title: A\ntopics: [Databases, Search]\ntags: [ignored]\ncategories: [x]"})

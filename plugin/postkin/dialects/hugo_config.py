@@ -590,13 +590,24 @@ def _content_roots(config: dict[str, Any], root: Path, codes: Iterable[str],
               and str(m.get("target", "")).strip("/").split("/")[0] == "content"]
     if mounts:
         return [ContentRoot(root / str(m.get("source", "")), str(m.get("target", "")).strip("/")[len("content"):]
-                            .strip("/"), str(m.get("lang") or "").lower()) for m in mounts]
+                            .strip("/"), _mount_language(m)) for m in mounts]
     by_dir: dict[str, list[str]] = {}
     for code in codes:
         by_dir.setdefault(str(lang_value(code, "contentdir", "content") or "content"), []).append(code)
     if len(by_dir) == 1:
         return [ContentRoot(root / next(iter(by_dir)))]
     return [ContentRoot(root / folder, "", langs[0] if len(langs) == 1 else "") for folder, langs in by_dir.items()]
+
+
+def _mount_language(mount: dict[str, Any]) -> str:
+    """The language of a content mount: `sites.matrix.languages` (Hugo 0.153+; one language), else the
+    older `lang`; '' when the mount serves every language."""
+    sites: dict[str, Any] = mount["sites"] if isinstance(mount.get("sites"), dict) else {}
+    matrix: dict[str, Any] = sites["matrix"] if isinstance(sites.get("matrix"), dict) else {}
+    languages = string_list(matrix.get("languages"))
+    if len(languages) == 1 and not any(c in languages[0] for c in "*{[?!"):
+        return languages[0].lower()
+    return str(mount.get("lang") or "").lower()
 
 
 # -- one content file as Hugo sees its path --------------------------------------------------------
