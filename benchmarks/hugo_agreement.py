@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hugo_site import hugo_binary, install_dump  # noqa: E402
+from hugo_site import hugo_binary, install_dump, read_dump  # noqa: E402
 
 from postkin.corpus import listed  # noqa: E402
 from postkin.dialects import find_site  # noqa: E402
@@ -78,20 +78,6 @@ def prepare(site: Path, drop_tables: list[str], dedupe: bool) -> list[Path]:
     return roots
 
 
-def hugo_view(public: Path) -> dict[tuple[str, str], dict]:
-    """{(language, path in its content folder): Hugo's facts} from the dump."""
-    out: dict[tuple[str, str], dict] = {}
-    for path in sorted(public.rglob("index.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if isinstance(data, dict) and "pages" in data:
-            for source, facts in data["pages"].items():
-                out[(data["lang"], source)] = {**facts, "mainSections": data["mainSections"]}
-    return out
-
-
 def compare(source: Path, drop_tables: list[str], dedupe: bool) -> dict:
     """Copy, build with Hugo, read with postkin, compare: the JSON record of one site."""
     started = time.perf_counter()
@@ -101,7 +87,7 @@ def compare(source: Path, drop_tables: list[str], dedupe: bool) -> dict:
         prepare(site, drop_tables, dedupe)
         run = subprocess.run([str(hugo_binary()), "--quiet"], cwd=site, capture_output=True, text=True,
                              env={**os.environ, "TZ": "America/New_York"}, timeout=900)
-        hugo = hugo_view(site / "public")
+        hugo = read_dump(site / "public", by_language=True)
         dialect = find_site(site, Settings())
         corpus = dialect.read()
         shown = listed(corpus.posts, build_future=corpus.build_future, build_expired=corpus.build_expired)
