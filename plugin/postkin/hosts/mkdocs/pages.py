@@ -73,11 +73,12 @@ def format_date(value: str | None, date_format: str, locale: str) -> str | None:
     return str(format_datetime(when, format=date_format, locale=locale))
 
 
-def pins_of(material_post: Any, titles_by_url: Mapping[str, str]) -> list[dict[str, Any]]:
-    """A Material post's own `links:` entries (Material 9.7+), as items listed first: title and URL as
-    Material resolved them (the page's URL for a page of the site, the address for other sites); a
-    page postkin read is shown with postkin's title (text), others with the title unescaped (MkDocs
-    keeps the HTML entities of titles taken from a heading)."""
+def pins_of(material_post: Any, posts_by_url: Mapping[str, Mapping[str, Any] | None]) -> list[dict[str, Any]]:
+    """A Material post's own `links:` entries (Material 9.7+), as items listed first (`pinned`), with
+    the URL Material resolved (a page of the site, or an address elsewhere). A page postkin read is
+    the item postkin would list (its title as text, its date), and left out when postkin lists it nowhere
+    (a draft: None in `posts_by_url`); others keep the link's title, unescaped (MkDocs keeps the HTML
+    entities of titles it takes from a heading)."""
     links = getattr(getattr(material_post, "config", None), "links", None)
     if not links:
         return []
@@ -86,8 +87,12 @@ def pins_of(material_post: Any, titles_by_url: Mapping[str, str]) -> list[dict[s
         url = str(getattr(link, "url", "") or "")
         if not url:
             continue
-        title = titles_by_url.get(url_key(url)) or html.unescape(str(link.title or url))
-        out.append({"title": title, "url": url, "date": None, "pinned": True})
+        key = url_key(url)
+        if key in posts_by_url and posts_by_url[key] is None:
+            continue
+        known = posts_by_url.get(key)
+        item = dict(known) if known else {"title": html.unescape(str(link.title or url)), "date": None}
+        out.append({**item, "url": url, "pinned": True})
     return out
 
 
@@ -109,6 +114,7 @@ def page_context(context: Mapping[str, Any], pins: list[dict[str, Any]], related
     out = dict(context)
     for name in LISTS:
         out[name] = [_item(item, pages, dates) for item in context.get(name, [])]
+    pins = [_item(pin, pages, dates) for pin in pins]
     if pins:
         pinned_keys = {url_key(p["url"]) for p in pins}
         rest = [item for item in out["related"] if url_key(item["url"]) not in pinned_keys]

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 
+from ...context import PostItem
 from ...corpus import Corpus
 from ...dialects.mkdocs import PageRead, blog_plugins, posts_from_files
 from ...errors import PostkinError
@@ -56,7 +57,7 @@ class _State:
     read: PageRead
     by_source: dict[str, str]  # page src_uri -> post key
     digests: dict[str, str] = field(default_factory=dict)  # post key -> digest of its context
-    titles_by_url: dict[str, str] = field(default_factory=dict)
+    posts_by_url: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # url_key -> item (None: draft)
     stale: int = 0  # pages a --dirty build writes again because their context changed
 
 
@@ -86,6 +87,9 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         if not self.config.enabled:
             return config
         self.settings = settings = self.config.settings
+        if self.config.scope == "blog" and not blog_plugins(config):
+            raise PluginError(f"{source_of(config.config_file_path)}: scope is 'blog' but no Material blog plugin is "
+                              "enabled; add `- blog` to plugins, or set the postkin plugin's scope: docs")
         root = Path(config.config_file_path or "mkdocs.yml").resolve().parent
         self.cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else root / CACHE_DIR_NAME
         if settings.report:
@@ -125,7 +129,8 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         state = _State(build, read, {file.src_uri: key for key, file in read.files.items()})
         recommend = build.recommend is not None
         state.digests = {key: pages.context_digest(ctx, recommend) for key, ctx in build.posts_json().items()}
-        state.titles_by_url = {url_key(p.url): p.title for p in read.posts}
+        state.posts_by_url = {url_key(p.url): None if ctx.draft else PostItem.of(p).to_json()
+                              for p, ctx in ((p, build.contexts[p.slug]) for p in read.posts)}
         if self.dirty:
             expected = {read.files[key].abs_dest_path: digest for key, digest in state.digests.items()}
             for path in pages.stale_pages(expected):
@@ -164,7 +169,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         language = str(config.theme.get("language") or "en")
         listed = {k: f.page for k, f in state.read.files.items()}
         page.meta["postkin"] = pages.page_context(
-            state.build.contexts[key].to_json(), pages.pins_of(page, state.titles_by_url), self.settings.related_k,
+            state.build.contexts[key].to_json(), pages.pins_of(page, state.posts_by_url), self.settings.related_k,
             listed, lambda iso: pages.format_date(iso, date_format, language))
         rendered = self.env.get_template(PARTIAL).render(context) if self.env is not None else ""
         page.content = (page.content or "") + pages.wrap(rendered, state.digests[key])
