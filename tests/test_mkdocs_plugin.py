@@ -312,6 +312,56 @@ def test_the_cli_reads_the_same_pages_as_the_plugin(blog, tmp_path):
     assert json.loads(result.output)[str(new)][0]["tag"] == "frontend"
 
 
+def test_the_cli_reads_urls_and_titles_as_material_with_other_blog_options(tmp_path, fake_encoder):
+    """Material's options that shape URLs and titles (the notes' second fixture): the dialect, without
+    building, gives every post the URL and title Material gives it in a real build."""
+    root = tmp_path / "news"
+    write(root / "mkdocs.yml", f"""
+        site_name: Options
+        site_url: https://example.org/
+        use_directory_urls: false
+        theme:
+          name: material
+          language: de
+        plugins:
+          - blog:
+              blog_dir: news
+              post_url_format: "{{date}}/{{categories}}/{{slug}}"
+              post_url_date_format: yyyy
+              post_slugify_separator: _
+              draft: true
+          - postkin:
+              encoder: fake
+              cache_dir: {tmp_path / 'cache'}
+        hooks:
+          - truth_hook.py
+        """)
+    write(root / "truth_hook.py", TRUTH_HOOK)
+    posts = root / "docs" / "news" / "posts"
+    write(posts / "hello.md", "---\ndate: 2024-01-15\ncategories: [Python]\n---\n\n# Hello World\n\nText.\n")
+    write(posts / "2024" / "nested.md", "---\ndate: 2024-03-05\n---\n\n# Nested *folder* post\n\nText.\n")
+    write(posts / "slugged.md", "---\ndate: 2024-03-02\nslug: my-custom-slug\ntitle: Custom\n---\n\nText.\n")
+    write(posts / "unicode.md", "---\ndate: 2024-03-09\n---\n\n# Über Café:  naïve `code` &amp; more\n\nText.\n")
+    write(posts / "no-heading.md", "---\ndate: 2024-03-10\n---\n\nJust text, no heading.\n")
+    write(posts / "draft.md", "---\ndate: 2024-03-11\ndraft: true\n---\n\n# A draft\n\nText.\n")
+    write(root / "docs" / "index.md", "# Home\n")
+    build_site(root)
+    truth = json.loads((root / "truth.json").read_text())
+    (root / "postkin.toml").write_text(f'encoder = "fake"\ncache_dir = "{tmp_path / "cache"}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", str(root / "docs"), "--out", str(tmp_path / "out")],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    read = json.loads((tmp_path / "out" / "postkin.json").read_text())["posts"]
+    assert len(read) == 6
+    for context in read.values():
+        seen = truth[context["source"]]  # the blog's draft: true renders drafts: Material built all six
+        assert (context["url"], context["title"]) == (seen["url"], html.unescape(seen["title"]))
+    assert read["hello"]["url"] == "news/2024/python/hello_world.html"
+    assert read["nested"]["title"] == "Nested folder post" and read["no-heading"]["title"] == "No heading"
+    assert read["unicode"]["title"] == "Über Café: naïve code & more"
+    assert read["draft"]["draft"] and not any(item["slug"] == "draft" for c in read.values() for item in c["related"])
+
+
 def test_dirty_builds_never_leave_stale_related_posts(blog, tmp_path):
     site = build_site(blog)
     truth = json.loads((blog / "truth.json").read_text())

@@ -77,7 +77,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         self.cache_dir: Path | None = None
         self.state: _State | None = None
         self.env: Any = None
-        self.started = 0.0
+        self.seconds = 0.0  # postkin's own time in this build (reading, pipeline, rendering the partial)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         self.command, self.dirty = command, dirty
@@ -107,7 +107,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
     def on_nav(self, nav: Any, *, config: Any, files: Any) -> Any:
         if not self.config.enabled or self.driven_by_dialect or self.settings is None:
             return nav
-        self.started = time.perf_counter()
+        started = time.perf_counter()
         settings = self.settings
         handler = _ToMkDocs(logging.INFO)
         core_log = logging.getLogger("postkin")
@@ -137,6 +137,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
                 pages.mark_stale(path)
                 state.stale += 1
         self.state = state
+        self.seconds = time.perf_counter() - started
         return nav
 
     def _encoder(self, settings: Settings) -> Any:
@@ -164,6 +165,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         key = state.by_source.get(page.file.src_uri)
         if key is None:
             return context
+        started = time.perf_counter()
         blogs = blog_plugins(config)
         date_format = blogs[0].config.post_date_format if blogs else "long"
         language = str(config.theme.get("language") or "en")
@@ -173,6 +175,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
             listed, lambda iso: pages.format_date(iso, date_format, language))
         rendered = self.env.get_template(PARTIAL).render(context) if self.env is not None else ""
         page.content = (page.content or "") + pages.wrap(rendered, state.digests[key])
+        self.seconds += time.perf_counter() - started
         return context
 
     def on_post_build(self, *, config: Any) -> None:
@@ -180,6 +183,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         if not self.config.enabled or state is None or self.settings is None:
             return
         settings, build = self.settings, state.build
+        started = time.perf_counter()
         try:
             if build.recommend is not None:
                 from ...readers.browser import write_browser_files
@@ -200,4 +204,4 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         stale = f"; {state.stale} unchanged pages written again for their new context" if self.dirty else ""
         report = f"; report {settings.report}" if settings.report else ""
         log.info("%d pages (%d embedded now, %d from cache)%s%s; %.2f s", stats.posts, stats.embedded, stats.cached,
-                 stale, report, time.perf_counter() - self.started)
+                 stale, report, self.seconds + time.perf_counter() - started)
