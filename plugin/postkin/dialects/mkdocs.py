@@ -323,7 +323,8 @@ def load_mkdocs_config(config_file: Path) -> MkDocsConfig:
         raise PostkinError(f"{config_file}: this is an MkDocs site; reading it as MkDocs does needs MkDocs: "
                            f"{INSTALL_HINT}") from None
     try:
-        return load_config(str(config_file))
+        with mkdocs_warnings():
+            return load_config(str(config_file))
     except MkDocsException as exc:
         raise PostkinError(f"{config_file}: MkDocs could not load its configuration ({exc})") from None
     except SystemExit as exc:  # MkDocs' Abort is a click exception raised as a SystemExit subclass
@@ -377,6 +378,18 @@ class _ToPostkin(logging.Handler):
         log.log(record.levelno, "mkdocs: %s", record.getMessage())
 
 
+@contextlib.contextmanager
+def mkdocs_warnings() -> Iterator[None]:
+    """MkDocs' warnings (a deprecated option, a page left out) shown as postkin's own lines in the block."""
+    handler = _ToPostkin(logging.WARNING)
+    mkdocs_log = logging.getLogger("mkdocs")
+    mkdocs_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        mkdocs_log.removeHandler(handler)
+
+
 class MkDocsDialect(Dialect):
     """An MkDocs site (see the module docstring)."""
 
@@ -427,19 +440,14 @@ class MkDocsDialect(Dialect):
         from ..errors import Problem
 
         config = self.site.config["mkdocs"]
-        handler = _ToPostkin(logging.WARNING)
-        mkdocs_log = logging.getLogger("mkdocs")
-        mkdocs_log.addHandler(handler)
         try:
-            with prepare(config) as prepared:
+            with mkdocs_warnings(), prepare(config) as prepared:
                 read = posts_from_files(prepared.config, prepared.files, self.site.config["scope"], self.settings)
         except PostkinError:
             raise
         except Exception as exc:  # MkDocs' and plugins' own errors (PluginError, ConfigurationError...)
             raise PostkinError(f"{self.site.config_file}: MkDocs could not read the site "
                                f"({type(exc).__name__}: {exc})") from None
-        finally:
-            mkdocs_log.removeHandler(handler)
         return Corpus(read.posts, [Problem(s, r) for s, r in read.problems], dialect=self.name,
                       base_path=self.site.base_path, root=self.site.root, content=self.site.content,
                       build_future=True, build_expired=True, cache_dir=self.cache_folder())
