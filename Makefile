@@ -3,7 +3,7 @@
 # work on a fresh machine. `make test-fast` is the development loop: lint + the tests not marked slow.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test,pelican,tfhub,ann,readers,report
+EXTRAS ?= test,pelican,tfhub,ann,readers,report,mkdocs
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example example-hugo clean
+.PHONY: setup lint test test-fast example example-hugo example-mkdocs clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -36,6 +36,12 @@ example-hugo:
 	cd site_example/hugo && ../../$(VENV)/bin/hugo --quiet
 	@echo "The Hugo example is in site_example/hugo/public/ (served below /field-notes/: cd site_example/hugo && ../../$(VENV)/bin/hugo server)"
 
+# The MkDocs example: a Material for MkDocs blog with the postkin plugin (site_example/mkdocs/).
+example-mkdocs:
+	$(MAKE) setup EXTRAS=mkdocs
+	cd site_example/mkdocs && ../../$(PY) -m mkdocs build --strict
+	@echo "The MkDocs example is in site_example/mkdocs/site/ (or: cd site_example/mkdocs && ../../$(VENV)/bin/mkdocs serve)"
+
 clean:
-	rm -rf $(VENV) site_example/output site_example/.postkin-cache
+	rm -rf $(VENV) site_example/output site_example/.postkin-cache site_example/mkdocs/site site_example/mkdocs/.postkin-cache
 	rm -rf site_example/hugo/public site_example/hugo/resources site_example/hugo/data/postkin site_example/hugo/.postkin-cache

@@ -29,6 +29,7 @@ def _check_jsonschema() -> str:
     ("vendor.github-actions", ACTION_DIR / "action.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-pelican-pages.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-hugo-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-mkdocs-pages.yml"),
 ])
 def test_valid_against_githubs_schema(schema, path):
     # The schemas ship inside check-jsonschema: no network.
@@ -37,7 +38,7 @@ def test_valid_against_githubs_schema(schema, path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml"])
+@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml", "example-mkdocs-pages.yml"])
 def test_example_workflow_uses_the_official_pages_actions(name):
     workflow = yaml.safe_load((ACTION_DIR / name).read_text(encoding="utf-8"))
     uses = [step.get("uses", "") for job in workflow["jobs"].values() for step in job["steps"]]

@@ -31,9 +31,10 @@ NEIGHBOUR_BACKENDS = ("auto", "exact", "faiss-flat", "faiss-ivf", "faiss-hnsw", 
 # Generators postkin reads as they do (postkin.dialects.GENERATORS; a test checks they agree).
 GENERATORS = ("auto", "hugo", "jekyll", "mkdocs", "eleventy", "astro", "pelican", "generic")
 # Where settings come from: "cli" covers every command and the pre-commit hook (postkin.toml,
-# [tool.postkin], flags); "pelican" is POSTKIN in pelicanconf.py.
-HOSTS = ("cli", "pelican")
-HOST_NAMES = {"cli": "the postkin command and hook", "pelican": "the Pelican plugin"}
+# [tool.postkin], flags); "pelican" is POSTKIN in pelicanconf.py; "mkdocs" the postkin plugin's options
+# in mkdocs.yml.
+HOSTS = ("cli", "pelican", "mkdocs")
+HOST_NAMES = {"cli": "the postkin command and hook", "pelican": "the Pelican plugin", "mkdocs": "the MkDocs plugin"}
 CACHE_DIR_NAME = ".postkin-cache"
 
 
@@ -113,9 +114,10 @@ def _encoder_name(name: str, value: Any) -> str | None:
 
 
 def _setting(default: Any, check: Any, help: str, *, hosts: tuple[str, ...] = HOSTS, path: bool = False,
-             elsewhere: str = "", many: bool = False) -> Any:
-    """A schema entry: `hosts` that read it (others refuse it, saying `elsewhere`), `path`: resolved
-    against the folder of the file that sets it, `many`: a list that may be given as one value."""
+             elsewhere: str | Mapping[str, str] = "", many: bool = False) -> Any:
+    """A schema entry: `hosts` that read it (others refuse it, saying `elsewhere`: one text, or one per
+    host), `path`: resolved against the folder of the file that sets it, `many`: a list that may be
+    given as one value."""
     return field(default=default, metadata={"check": check, "help": help, "hosts": hosts, "path": path,
                                             "elsewhere": elsewhere, "many": many})
 
@@ -141,10 +143,12 @@ class Settings:
     generator: str = _setting(
         "auto", _choice(*GENERATORS),
         "how to read the site: 'auto' (from its configuration file) or a generator's name",
-        hosts=("cli",), elsewhere="the Pelican plugin reads Pelican's own articles")
+        hosts=("cli",), elsewhere={"pelican": "the Pelican plugin reads Pelican's own articles",
+                                   "mkdocs": "the MkDocs plugin reads the pages MkDocs builds"})
     follow_symlinks: bool = _setting(
         False, _bool, "read posts reached through symbolic links that point outside the content folder",
-        hosts=("cli",), elsewhere="Pelican decides which files it reads")
+        hosts=("cli",), elsewhere={"pelican": "Pelican decides which files it reads",
+                                   "mkdocs": "MkDocs decides which files it reads"})
     related_k: int = _setting(5, _non_negative_int, "related posts per post")
     related_languages: str = _setting(
         "auto", _choice("auto", "same", "all"),
@@ -183,12 +187,13 @@ class Settings:
         "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
     recommend_for_you: bool = _setting(
         False, _bool,
-        "write the vectors file and script of 'Recommended for you' (Pelican: postkin/vectors.json and "
+        "write the vectors file and script of 'Recommended for you' (Pelican and MkDocs: postkin/vectors.json and "
         "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
-        hosts=("cli",), elsewhere="Pelican gives every article its URL (ARTICLE_URL)")
+        hosts=("cli",), elsewhere={"pelican": "Pelican gives every article its URL (ARTICLE_URL)",
+                                   "mkdocs": "MkDocs and Material's blog plugin give every page its URL"})
     neighbors: str = _setting(
         "auto", _choice(*NEIGHBOUR_BACKENDS), "nearest-neighbour backend: " + ", ".join(NEIGHBOUR_BACKENDS))
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")
@@ -198,18 +203,19 @@ class Settings:
         None, _optional_string, "also write `postkin report`'s page (one offline HTML file) here after each build, "
         "from the build's own results (needs the `report` extra)", path=True)
     json_output: str | None = _setting(
-        None, _optional_string, "Pelican: also write postkin.json and posts/<slug>.json to this folder",
-        hosts=("pelican",), path=True, elsewhere="`postkin build` writes them to its --out folder")
+        None, _optional_string, "Pelican and MkDocs: also write postkin.json and posts/<slug>.json to this folder",
+        hosts=("pelican", "mkdocs"), path=True, elsewhere="`postkin build` writes them to its --out folder")
     incremental: bool = _setting(
         True, _bool, "Pelican: render again only the pages whose inputs changed, keep the others",
-        hosts=("pelican",), elsewhere="`postkin build` always writes only the files whose bytes changed")
+        hosts=("pelican",), elsewhere={"cli": "`postkin build` always writes only the files whose bytes changed",
+                                       "mkdocs": "MkDocs decides which pages it writes (`mkdocs build --dirty`)"})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str, base: Settings | None = None,
                      host: str = "cli", base_dir: Path | None = None) -> Settings:
         """Validate `values` (from `source`, e.g. 'postkin.toml') on top of `base` or the defaults.
 
-        `host` ("cli" or "pelican") refuses keys that host would ignore; relative paths among the
+        `host` ("cli", "pelican" or "mkdocs") refuses keys that host would ignore; relative paths among the
         values are resolved against `base_dir` when given. Raises SettingsError (one line: source, key,
         what was expected).
         """
@@ -226,8 +232,10 @@ class Settings:
             meta = fields[name].metadata
             if host not in meta["hosts"]:
                 users = " and ".join(HOST_NAMES[h] for h in meta["hosts"])
-                raise SettingsError(f"{source}: setting '{key}' is read only by {users}; {meta['elsewhere']}: "
-                                    "remove it here")
+                elsewhere = meta["elsewhere"]
+                if isinstance(elsewhere, Mapping):
+                    elsewhere = elsewhere[host]
+                raise SettingsError(f"{source}: setting '{key}' is read only by {users}; {elsewhere}: remove it here")
             expected = meta["check"](name, value)
             if expected:
                 raise SettingsError(f"{source}: setting '{key}' must be {expected}, got {value!r}")
