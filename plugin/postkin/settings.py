@@ -185,6 +185,11 @@ class Settings:
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
         hosts=("cli",), elsewhere="Pelican gives every article its URL (ARTICLE_URL)")
+    collection: str | None = _setting(
+        None, _optional_string,
+        "Eleventy: the tag whose collection holds the posts (default: the tag directory data files give, as "
+        "posts/posts.json); Astro: the content collection of the posts (default: blog, or the only one)",
+        hosts=("cli",), elsewhere="Pelican's articles are its posts")
     neighbors: str = _setting(
         "auto", _choice(*NEIGHBOUR_BACKENDS), "nearest-neighbour backend: " + ", ".join(NEIGHBOUR_BACKENDS))
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")
