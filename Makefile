@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example clean
+.PHONY: setup lint test test-fast example example-eleventy example-astro clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -29,5 +29,21 @@ example:
 	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
 	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
 
+# Eleventy and Astro examples: npm installs the generator pinned by the example's package-lock.json, postkin
+# writes the data the templates read, then the generator builds the site.
+example-eleventy:
+	$(MAKE) setup EXTRAS=eleventy
+	cd site_example/eleventy && { [ -d node_modules/@11ty/eleventy ] || npm ci --no-audit --no-fund; } \
+		&& ../../$(VENV)/bin/postkin build . && ./node_modules/.bin/eleventy
+	@echo "The Eleventy example is in site_example/eleventy/_site/ (served below /field-notes/)"
+
+example-astro:
+	$(MAKE) setup EXTRAS=astro
+	cd site_example/astro && { [ -d node_modules/astro ] || npm ci --no-audit --no-fund; } \
+		&& ../../$(VENV)/bin/postkin build . && ASTRO_TELEMETRY_DISABLED=1 ./node_modules/.bin/astro build
+	@echo "The Astro example is in site_example/astro/dist/ (served below /field-notes/)"
+
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache
+	rm -rf site_example/eleventy/_site site_example/eleventy/src/_data/postkin site_example/eleventy/.postkin-cache
+	rm -rf site_example/astro/dist site_example/astro/.astro site_example/astro/src/data/postkin site_example/astro/.postkin-cache

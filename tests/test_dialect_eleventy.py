@@ -410,3 +410,15 @@ def test_postkin_reads_what_eleventy_builds(tmp_path):
         assert post_.date == dt.datetime.fromisoformat(page["date"].replace("Z", "+00:00")), ref
         checked += 1
     assert checked == 13
+
+
+def test_a_gitignored_data_folder_is_said_once_unless_eleventy_reads_no_gitignore(tmp_path, fake_encoder, caplog):
+    files = {".gitignore": "src/_data/postkin/\n", "src/posts/posts.json": '{"tags": "post"}',
+             "src/posts/a.md": post("title: A\ndate: 2024-01-01"), "src/posts/b.md": post("title: B\ndate: 2024-01-02")}
+    root = make_site(tmp_path / "site", files)
+    _, output = build(root, tmp_path)
+    assert "is in .gitignore, and `eleventy --serve` does not watch gitignored files" in output
+    assert "setUseGitIgnore(false)" in output
+    root = make_site(tmp_path / "fixed", files, config=CONFIG + "export default function (c) { c.setUseGitIgnore(false); }\n")
+    _, output = build(root, tmp_path / "fixed")
+    assert "is in .gitignore" not in output

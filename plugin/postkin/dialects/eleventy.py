@@ -311,6 +311,7 @@ class EleventyDialect(Dialect):
         self._ignores: list[str] | None = None
         self._collection: str | None = None
         self.no_url: dict[str, str] = {}  # key -> why postkin does not know the post's URL
+        self._warned_gitignore = False
 
     # -- the site -------------------------------------------------------------------------------------
     @classmethod
@@ -362,11 +363,27 @@ class EleventyDialect(Dialect):
         return [d for d in (_norm(self.config.includes), _norm(self.config.layouts or ""), _norm(self.config.data),
                             output) if d and not d.startswith("..")]
 
+    def _globs_of(self, file: Path) -> list[str]:
+        """An ignore file's lines as Eleventy's globs from the project root: each line a path from the
+        file's folder, existing folders getting '/**' (EleventyFiles.normalizeIgnoreContent); comments
+        and negations (which Eleventy does not support) left out."""
+        try:
+            lines = file.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError):
+            return []
+        root = self.site.root
+        folder = os.path.relpath(file.parent, root).replace(os.sep, "/")
+        globs = []
+        for line in (raw.strip() for raw in lines):
+            if line and not line.startswith(("#", "!")):
+                path = _norm(folder, line.lstrip("/"))
+                folder_line = line.endswith("/") or (root / path).is_dir()
+                globs.append("./" + path + ("/**" if folder_line else ""))
+        return globs
+
     def ignore_globs(self) -> list[str]:
-        """Eleventy's ignores as globs from the project root ('./x/**'): .gitignore (unless
-        setUseGitIgnore(false)) and .eleventyignore in the root and the input folder, each line made a
-        path from the file's folder, existing folders getting '/**' (EleventyFiles.normalizeIgnoreContent),
-        and the configuration's ignores.add(...)."""
+        """Eleventy's ignores: .gitignore (unless setUseGitIgnore(false)) and .eleventyignore in the
+        root and the input folder (see _globs_of), and the configuration's ignores.add(...)."""
         if self._ignores is not None:
             return self._ignores
         root = self.site.root
@@ -374,19 +391,8 @@ class EleventyDialect(Dialect):
         files.append(root / ".eleventyignore")
         if self.site.content.resolve() != root.resolve():
             files.append(self.site.content / ".eleventyignore")
-        globs: list[str] = []
-        for file in files:
-            try:
-                lines = file.read_text(encoding="utf-8").split("\n")
-            except (OSError, UnicodeDecodeError):
-                continue
-            folder = os.path.relpath(file.parent, root).replace(os.sep, "/")
-            for line in (raw.strip() for raw in lines):
-                if not line or line.startswith(("#", "!")):
-                    continue
-                path = _norm(folder, line.lstrip("/"))
-                globs.append("./" + path + ("/**" if (root / path).is_dir() else ""))
-        globs += ["./" + _norm(g.lstrip("./") if g.startswith("./") else g) for g in self.config.ignores]
+        globs = [glob for file in files for glob in self._globs_of(file)]
+        globs += ["./" + _norm(g[2:] if g.startswith("./") else g) for g in self.config.ignores]
         self._ignores = globs
         return globs
 
@@ -691,6 +697,20 @@ class EleventyDialect(Dialect):
     # -- what the templates read --------------------------------------------------------------------
     def write_data(self, out: Path, build: Build) -> tuple[int, int]:
         """`posts.json` keyed by page.inputPath and `site.json` (with `add_path_prefix`: links need
-        the `url` filter because no HtmlBasePlugin adds pathPrefix); see dialects.node."""
-        return write_keyed(out, build, "inputPath", {"add_path_prefix": not self.config.html_base},
-                           url_of=lambda post: None if post.slug in self.no_url else post.url)
+        the `url` filter because no HtmlBasePlugin adds pathPrefix); see dialects.node. Warns (once)
+        when the folder is gitignored: `eleventy --serve` then does not reload on postkin's changes."""
+        from wcmatch import glob as wc
+
+        written = write_keyed(out, build, "inputPath", {"add_path_prefix": not self.config.html_base},
+                              url_of=lambda post: None if post.slug in self.no_url else post.url)
+        if self.config.use_gitignore and not self._warned_gitignore:
+            inside = os.path.relpath(Path(out).resolve() / "posts.json", self.site.root.resolve()).replace(os.sep, "/")
+            globs = self._globs_of(self.site.root / ".gitignore")
+            if globs and not inside.startswith("..") and wc.globmatch(
+                    "./" + inside, globs, flags=wc.GLOBSTAR | wc.BRACE | wc.DOTMATCH):
+                log.warning("%s is in .gitignore, and `eleventy --serve` does not watch gitignored files: pages "
+                            "will not reload when postkin rewrites it; add eleventyConfig.setUseGitIgnore(false) to "
+                            "%s (or keep the folder out of .gitignore)", out,
+                            self.site.config_file.name if self.site.config_file else "the Eleventy configuration")
+                self._warned_gitignore = True
+        return written
