@@ -422,3 +422,19 @@ def test_a_gitignored_data_folder_is_said_once_unless_eleventy_reads_no_gitignor
     root = make_site(tmp_path / "fixed", files, config=CONFIG + "export default function (c) { c.setUseGitIgnore(false); }\n")
     _, output = build(root, tmp_path / "fixed")
     assert "is in .gitignore" not in output
+
+
+def test_json_and_javascript_front_matter(tmp_path):
+    """eleventy-base-blog's draft post is written in `---js` front matter: it must read as a draft."""
+    root = make_site(tmp_path / "site", {
+        "src/posts/posts.json": '{"tags": "post"}',
+        "src/posts/js.md": '---js\nconst title = "A fifth post";\nconst date = "2023-01-23";\nconst draft = true;\n'
+                           "function shout(s) { return s.toUpperCase(); }\n---\nThis is a draft post\n",
+        "src/posts/object.md": '---js\n{\n  title: "Object", // a comment\n  date: "2023-01-24",\n'
+                               '  eleventyComputed: { x: (data) => data.title },\n}\n---\nText.\n',
+        "src/posts/json.md": '---json\n{"title": "JSON", "date": "2023-01-25", "tags": ["data"]}\n---\nText.\n',
+    })
+    _, _, posts = read(root)
+    assert (posts["posts/js.md"].title, posts["posts/js.md"].draft) == ("A fifth post", True)
+    assert posts["posts/js.md"].date == dt.datetime(2023, 1, 23, tzinfo=dt.timezone.utc)
+    assert posts["posts/object.md"].title == "Object" and posts["posts/json.md"].tags == ["data"]

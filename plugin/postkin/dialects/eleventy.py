@@ -75,6 +75,9 @@ TEXT_FORMATS = ("md", "njk", "liquid", "html")  # template formats postkin reads
 DATA_SUFFIXES = (".11tydata.js", ".11tydata.cjs", ".11tydata.mjs", ".11tydata.json", ".json")
 _TEMPLATE_TAG = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}|\{%|\{#")
 _KNOWN_VARIABLES = ("page.fileSlug", "page.filePathStem", "page.outputFileExtension")
+# `---json` / `---js` front matter (gray-matter's languages as Eleventy registers them).
+_OTHER_FRONT_MATTER = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*(json|js|javascript)[ \t]*\r?\n(.*?)"
+                                 rb"^---[ \t]*\r?$\n?(.*)\Z", re.S | re.M | re.I)
 _PATH_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _SLUG_DATE = re.compile(r"\d{4}-\d{2}-\d{2}-(.*)")
 # Luxon's DateTime.fromISO: a date (extended or basic), optionally T and a time, optionally an offset.
@@ -509,6 +512,36 @@ class EleventyDialect(Dialect):
         return sorted(found)
 
     # -- one file -----------------------------------------------------------------------------------
+    def document(self, raw: bytes, source: str, path: Path) -> Document:
+        """The file split; Eleventy's `---json` and `---js` front matter read too (JSON fully; JavaScript
+        for what it declares literally: an object literal, or `const title = "..."` declarations, as
+        Eleventy 3 takes a program's top-level variables as data)."""
+        match = _OTHER_FRONT_MATTER.match(raw)
+        if match is None:
+            return super().document(raw, source, path)
+        language, front, rest = match.group(1).decode().lower(), match.group(2), match.group(3)
+        data: dict[str, Any] = {}
+        if language == "json":
+            try:
+                loaded = json.loads(front.decode("utf-8") or "{}")
+            except ValueError as exc:
+                raise ValueError(f"JSON front matter does not parse ({exc}); Eleventy stops on it too") from None
+            data = loaded if isinstance(loaded, dict) else {}
+        else:
+            program = jsread.parse(front)
+            statements = [n for n in program.named_children if n.type != "comment"]
+            if len(statements) == 1 and statements[0].type == "expression_statement":
+                data = jsread.literal_items(statements[0].named_children[0])
+            else:
+                for name, value in jsread.declarations(program).items():
+                    try:
+                        data[name] = jsread.literal(value)
+                    except jsread.NotLiteral:
+                        continue
+        doc = super().document(b"---\n---\n" + rest, source, path)
+        doc.raw_metadata, doc.metadata = data, {str(k).lower(): v for k, v in data.items()}
+        return doc
+
     def file_slug(self, source: str) -> str:
         """`page.fileSlug` (TemplateFileSlug.getSlug)."""
         path = PurePosixPath(source)
