@@ -28,6 +28,8 @@ def _check_jsonschema() -> str:
 @pytest.mark.parametrize("schema, path", [
     ("vendor.github-actions", ACTION_DIR / "action.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-pelican-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-eleventy-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-astro-pages.yml"),
 ])
 def test_valid_against_githubs_schema(schema, path):
     # The schemas ship inside check-jsonschema: no network.
@@ -36,8 +38,9 @@ def test_valid_against_githubs_schema(schema, path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_example_workflow_uses_the_official_pages_actions():
-    workflow = yaml.safe_load((ACTION_DIR / "example-pelican-pages.yml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-eleventy-pages.yml", "example-astro-pages.yml"])
+def test_example_workflow_uses_the_official_pages_actions(name):
+    workflow = yaml.safe_load((ACTION_DIR / name).read_text(encoding="utf-8"))
     uses = [step.get("uses", "") for job in workflow["jobs"].values() for step in job["steps"]]
     for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@",
                    "/postkin/hooks/github-action@"):
