@@ -3,7 +3,7 @@
 # work on a fresh machine. `make test-fast` is the development loop: lint + the tests not marked slow.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test,pelican,tfhub,ann,readers,report,mkdocs
+EXTRAS ?= test,pelican,tfhub,ann,readers,report,mkdocs,eleventy,astro
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example example-hugo example-mkdocs clean
+.PHONY: setup lint test test-fast example example-hugo example-mkdocs example-eleventy example-astro clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -42,6 +42,22 @@ example-mkdocs:
 	cd site_example/mkdocs && ../../$(PY) -m mkdocs build --strict
 	@echo "The MkDocs example is in site_example/mkdocs/site/ (or: cd site_example/mkdocs && ../../$(VENV)/bin/mkdocs serve)"
 
+# Eleventy and Astro examples: npm installs the generator pinned by the example's package-lock.json, postkin
+# writes the data the templates read, then the generator builds the site.
+example-eleventy:
+	$(MAKE) setup EXTRAS=eleventy
+	cd site_example/eleventy && { [ -d node_modules/@11ty/eleventy ] || npm ci --no-audit --no-fund; } \
+		&& ../../$(VENV)/bin/postkin build . && ./node_modules/.bin/eleventy
+	@echo "The Eleventy example is in site_example/eleventy/_site/ (served below /field-notes/)"
+
+example-astro:
+	$(MAKE) setup EXTRAS=astro
+	cd site_example/astro && { [ -d node_modules/astro ] || npm ci --no-audit --no-fund; } \
+		&& ../../$(VENV)/bin/postkin build . && ASTRO_TELEMETRY_DISABLED=1 ./node_modules/.bin/astro build
+	@echo "The Astro example is in site_example/astro/dist/ (served below /field-notes/)"
+
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache site_example/mkdocs/site site_example/mkdocs/.postkin-cache
 	rm -rf site_example/hugo/public site_example/hugo/resources site_example/hugo/data/postkin site_example/hugo/.postkin-cache
+	rm -rf site_example/eleventy/_site site_example/eleventy/src/_data/postkin site_example/eleventy/.postkin-cache
+	rm -rf site_example/astro/dist site_example/astro/.astro site_example/astro/src/data/postkin site_example/astro/.postkin-cache

@@ -30,6 +30,8 @@ def _check_jsonschema() -> str:
     ("vendor.github-workflows", ACTION_DIR / "example-pelican-pages.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-hugo-pages.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-mkdocs-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-eleventy-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-astro-pages.yml"),
 ])
 def test_valid_against_githubs_schema(schema, path):
     # The schemas ship inside check-jsonschema: no network.
@@ -38,7 +40,8 @@ def test_valid_against_githubs_schema(schema, path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml", "example-mkdocs-pages.yml"])
+@pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml", "example-mkdocs-pages.yml",
+                                  "example-eleventy-pages.yml", "example-astro-pages.yml"])
 def test_example_workflow_uses_the_official_pages_actions(name):
     workflow = yaml.safe_load((ACTION_DIR / name).read_text(encoding="utf-8"))
     uses = [step.get("uses", "") for job in workflow["jobs"].values() for step in job["steps"]]

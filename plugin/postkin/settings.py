@@ -194,6 +194,11 @@ class Settings:
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
         hosts=("cli",), elsewhere={"pelican": "Pelican gives every article its URL (ARTICLE_URL)",
                                    "mkdocs": "MkDocs and Material's blog plugin give every page its URL"})
+    collection: str | None = _setting(
+        None, _optional_string,
+        "Eleventy: the tag whose collection holds the posts (default: the tag directory data files give, as "
+        "posts/posts.json); Astro: the content collection of the posts (default: blog, or the only one)",
+        hosts=("cli",), elsewhere="Pelican's articles are its posts")
     neighbors: str = _setting(
         "auto", _choice(*NEIGHBOUR_BACKENDS), "nearest-neighbour backend: " + ", ".join(NEIGHBOUR_BACKENDS))
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")

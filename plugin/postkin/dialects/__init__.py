@@ -6,8 +6,8 @@ and the folders above it (up to the repository root), or takes it from the `gene
     hugo      hugo.toml / hugo.yaml / hugo.json, or config.* with Hugo keys
     jekyll    _config.yml / _config.yaml / _config.toml
     mkdocs    mkdocs.yml / mkdocs.yaml
-    eleventy  eleventy.config.js / .mjs / .cjs / .ts, .eleventy.js
-    astro     astro.config.mjs / .js / .ts / .mts
+    eleventy  .eleventy.js, eleventy.config.js / .mjs / .cjs, or a package.json depending on @11ty/eleventy
+    astro     astro.config.mjs / .js / .ts / .mts / .cjs / .cts
     pelican   pelicanconf.py
     generic   none of these: a folder of Markdown posts
 
