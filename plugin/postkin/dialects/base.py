@@ -149,6 +149,11 @@ class Dialect:
         """Whether a file (path relative to the content folder) may be a post at all."""
         return source.lower().endswith(MARKDOWN_SUFFIXES)
 
+    def is_read_folder(self, source: str) -> bool:
+        """Whether the generator reads anything inside a folder (path relative to the content folder):
+        `files` does not enter the others (Jekyll's `_site`, excluded folders)."""
+        return True
+
     def files(self, problems: list[Problem]) -> list[tuple[Path, str]]:
         """(path, source) of every candidate file under the content folder, sorted by source.
 
@@ -190,7 +195,8 @@ class Dialect:
                 except OSError:
                     is_dir = False
                 if is_dir:
-                    yield from walk(path, rel / name)
+                    if self.is_read_folder(source):
+                        yield from walk(path, rel / name)
                 elif self.is_post_file(source):
                     try:
                         if entry.is_file():
