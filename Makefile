@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example clean
+.PHONY: setup lint test test-fast example example-jekyll clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -29,5 +29,15 @@ example:
 	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
 	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
 
+# jekyll: postkin writes site_example/jekyll/_data/postkin/, then Jekyll builds the site (Debian: apt-get
+# install jekyll; no theme gem or plugin needed).
+example-jekyll:
+	@command -v jekyll >/dev/null || { echo "jekyll not found: apt-get install -y --no-install-recommends jekyll"; exit 1; }
+	$(MAKE) setup EXTRAS=pelican  # the setup `make example` uses; postkin build needs no extra
+	$(VENV)/bin/postkin build site_example/jekyll
+	cd site_example/jekyll && jekyll build
+	@echo "The Jekyll example is in site_example/jekyll/_site/ (cd site_example/jekyll && jekyll serve: http://127.0.0.1:4000/field-notes/)"
+
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache
+	rm -rf site_example/jekyll/_site site_example/jekyll/.jekyll-cache site_example/jekyll/_data/postkin site_example/jekyll/.postkin-cache

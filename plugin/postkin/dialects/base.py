@@ -256,6 +256,11 @@ class Dialect:
             paths.append(self.site.config_file)
         return paths
 
+    def watch_ignored(self) -> list[Path]:
+        """Folders under `watch_paths` whose changes never call for a build: the generator's own output
+        (a live server rewriting it would start a build each time)."""
+        return []
+
     def fingerprint(self) -> str:
         """Everything besides a file's path and bytes that changes how it is read: the dialect, its site
         configuration and the settings it uses. Part of the parsed-post cache key."""

@@ -256,9 +256,35 @@ def jekyll_time(value: Any, zone: Zone) -> dt.datetime:
         return zone.localize(dt.datetime(value.year, value.month, value.day))
     if not isinstance(value, str):
         raise ValueError(f"date {value!r} is not a date (use e.g. 2024-05-01 or 2024-05-01 10:00:00 +0200)")
-    parsed = parse_date(value)
+    try:
+        parsed = parse_date(value)
+    except ValueError:
+        parsed = _lenient_time(value)
     assert parsed is not None
     return zone.convert(parsed) if parsed.tzinfo else zone.localize(parsed)
+
+
+# Ruby's Date._parse finds a date, then a time, then a zone only right after the time, anywhere in the
+# text: '2023-01-29 18:30:22 2023 -0800' (jekyll/jekyll's own news) is 18:30:22 in the site's zone.
+_RUBY_TIME = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?"
+                        r"\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?)?(?![\d:])")
+
+
+def _lenient_time(text: str) -> dt.datetime:
+    """What Ruby's `Time.parse` reads in a date string the usual forms do not cover; ValueError if none."""
+    match = _RUBY_TIME.search(text)
+    if not match:
+        raise ValueError(f"date {text!r} is not a date (use e.g. 2024-05-01 or 2024-05-01 10:00:00 +0200)")
+    y, mo, d, h, mi, sec, zone = match.groups()
+    try:
+        when = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+    except ValueError:
+        raise ValueError(f"date {text!r} is not a date (use e.g. 2024-05-01 or 2024-05-01 10:00:00 +0200)") from None
+    if zone:
+        offset = 0 if zone in ("Z", "UTC", "GMT") else (1 if zone[0] == "+" else -1) * (
+            int(zone[1:3]) * 60 + int(zone[-2:]))
+        when = when.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
+    return when
 
 
 def file_name_date(text: str, zone: Zone) -> dt.datetime:
@@ -781,6 +807,10 @@ class JekyllDialect(Dialect):
     def watch_paths(self) -> list[Path]:
         """The site folder (posts may be in any folder) and its configuration."""
         return [self.site.content, *([self.site.config_file] if self.site.config_file else [])]
+
+    def watch_ignored(self) -> list[Path]:
+        """Jekyll's destination (`_site`): `jekyll serve` rewrites it after every change."""
+        return [self.site.root / self.config.destination]
 
 
 def _previous_keys(path: Path) -> set[str]:
