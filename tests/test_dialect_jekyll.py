@@ -202,6 +202,10 @@ def test_dates_timezone_and_unquoted_times_are_utc(tmp_path, restore_tz, monkeyp
         "fm-date-wins.md": ("2023-12-31T05:00:00-05:00", "/2023/12/31/fm-date-wins.html"),
         "from-name.md": ("2024-01-02T00:00:00-05:00", "/2024/01/02/from-name.html"),
     }
+    # Ruby's Time.parse takes a zone only right after the time: jekyll/jekyll's own news has this one
+    odd = make_site(tmp_path / "la", {"_posts/2023-01-29-odd.md": fm("title: t\ndate: 2023-01-29 18:30:22 2023 -0800")},
+                    config="timezone: America/Los_Angeles\n")
+    assert read(odd)["_posts/2023-01-29-odd.md"].date.isoformat() == "2023-01-29T18:30:22-08:00"
     machine = make_site(tmp_path / "machine", files)
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     time.tzset()
@@ -279,12 +283,14 @@ def test_keys_stay_unique_when_jekyll_slugs_repeat(tmp_path):
         "_posts/2023-05-08-notes.md": fm("title: Notes 2023"),
         "_posts/2024-01-12-notes.md": fm("title: Notes 2024"),
         "_drafts/notes.md": fm("title: Notes draft"),
+        "de/_posts/2024-01-12-notes.md": fm("title: Notizen 2024\nlang: de"),  # a translation
         "_posts/2024-02-01-other.md": fm('title: Other\nslug: "a/b"'),
     })
     posts = read(site)
     assert {p.source: p.slug for p in posts.values()} == {
         "_posts/2023-05-08-notes.md": "2023-05-08-notes", "_posts/2024-01-12-notes.md": "2024-01-12-notes",
-        "_drafts/notes.md": "draft-notes", "_posts/2024-02-01-other.md": "a-b"}
+        "_drafts/notes.md": "drafts-notes", "_posts/2024-02-01-other.md": "a-b",
+        "de/_posts/2024-01-12-notes.md": "de-2024-01-12-notes"}
     assert posts["_posts/2024-02-01-other.md"].url == "/2024/02/01/a-b.html"
 
 

@@ -438,6 +438,7 @@ class JekyllDialect(Dialect):
         self.config: JekyllConfig = site.config["jekyll"]
         self.zone = Zone(self.config.timezone)
         self._exclude = [p for p in self.config.exclude if p not in self.config.include]
+        self._skipped_folders: dict[str, bool] = {}  # every file asks about its folders again
 
     @classmethod
     def load_site(cls, root: Path, config_file: Path | None, given: Path, settings: Settings) -> Site:
@@ -473,12 +474,13 @@ class JekyllDialect(Dialect):
 
     def _skipped(self, name: str, source: str) -> bool:
         """Whether Jekyll's EntryFilter drops an entry of a folder it walks."""
-        if name.endswith("."):
-            return True
-        included = self._included(name, source)
-        if self._excluded(source) and not included:
-            return True
-        return not included and (name.startswith(_SPECIAL) or name.endswith("~"))
+        known = self._skipped_folders.get(source)
+        if known is None:
+            included = self._included(name, source)
+            known = name.endswith(".") or (self._excluded(source) and not included) or \
+                (not included and (name.startswith(_SPECIAL) or name.endswith("~")))
+            self._skipped_folders[source] = known
+        return known
 
     def place(self, source: str) -> Place | None:
         """Where Jekyll reads `source` (relative to the content folder) from, or None when it is no
@@ -710,22 +712,21 @@ class JekyllDialect(Dialect):
         return values
 
     def finish(self, posts: list[Post]) -> None:
-        """Keys made unique: posts sharing Jekyll's slug (two dates, a draft and its post, a document)
-        are keyed by their dated file name (`2024-01-12-notes`), `draft-<slug>` or `<collection>-<slug>`,
-        which change only with the file's name; two posts Jekyll writes to one URL get a warning (one
-        page overwrites the other)."""
+        """Keys made unique: posts sharing Jekyll's slug (two dates, translations in `<lang>/_posts`
+        folders, a draft and its post, a document) are keyed by their path without `_posts` and
+        extension (`2024-01-12-notes`, `de-news-2024-01-12-notes`, `drafts-notes`, `recipes-notes`),
+        which changes only when the file is renamed; two posts Jekyll writes to one URL get a warning
+        (one page overwrites the other)."""
         by_key: dict[str, list[Post]] = {}
         for post in posts:
             by_key.setdefault(post.slug, []).append(post)
         taken = {key for key, group in by_key.items() if len(group) == 1}
-        for key, group in by_key.items():
+        for group in by_key.values():
             if len(group) < 2:
                 continue
             for post in sorted(group, key=lambda p: p.source):
-                place = self.place(post.source)
-                kind = place.kind if place else "post"
-                candidate = self._key(PurePosixPath(post.source).stem) if kind == "post" else \
-                    f"draft-{key}" if kind == "draft" else f"{place.label if place else 'doc'}-{key}"
+                parts = PurePosixPath(post.source).with_suffix("").parts
+                candidate = self._key("-".join(part.lstrip("_") for part in parts if part != "_posts"))
                 unique, n = candidate, 2
                 while unique in taken:
                     unique = f"{candidate}-{n}"
