@@ -326,11 +326,28 @@ def test_hidden_scheduled_unpublished_and_drafts_are_listed_nowhere(tmp_path, fa
     assert {ctx["slug"] for ctx in posts.values() if not ctx["draft"]} == visible | {"later", "off", "wip"}
 
 
-def test_lang_is_data_not_a_site_language(tmp_path):
-    site = make_site(tmp_path / "site", {"_posts/2024-01-19-levain.md": fm("title: Le levain\nlang: fr")})
-    dialect = find_site(site, Settings())
-    assert dialect.site.languages == ()
-    assert read(site)["_posts/2024-01-19-levain.md"].lang == "fr"
+def test_lang_is_data_and_several_languages_keep_lists_to_the_posts_language(tmp_path, fake_encoder):
+    """Jekyll has no languages: `lang` is data. Posts in two or more languages (www.ruby-lang.org keeps
+    `<lang>/news/_posts/`) make lists keep to the post's language, and one file name in several
+    languages makes translations."""
+    one = make_site(tmp_path / "one", {"_posts/2024-01-19-levain.md": fm("title: Le levain\nlang: fr")})
+    assert find_site(one, Settings()).read(None).languages == ()
+    assert read(one)["_posts/2024-01-19-levain.md"].lang == "fr"
+    words = "ruby release notes version\n"
+    site = make_site(tmp_path / "many", {
+        "en/news/_posts/2024-01-02-ruby-3-3.md": fm("title: Ruby 3.3 released\nlang: en", words),
+        "de/news/_posts/2024-01-02-ruby-3-3.md": fm("title: Ruby 3.3 veröffentlicht\nlang: de", words),
+        "en/news/_posts/2024-02-02-ruby-3-3-1.md": fm("title: Ruby 3.3.1 released\nlang: en", words),
+        "de/news/_posts/2024-02-02-ruby-3-3-1.md": fm("title: Ruby 3.3.1 veröffentlicht\nlang: de", words),
+        "en/news/_posts/2024-03-02-ruby-3-3-2.md": fm("title: Ruby 3.3.2 released", words),  # site.lang
+    }, config="lang: en\n")
+    assert find_site(site, Settings()).read(None).languages == ("en", "de")
+    posts, _ = build(site, tmp_path)
+    for path, ctx in posts.items():
+        lang = "de" if path.startswith("de/") else "en"
+        assert ctx["lang"] == lang and {r["source"][:3] for r in ctx["related"]} == {f"{lang}/"}, path
+    assert [t["source"] for t in posts["de/news/_posts/2024-01-02-ruby-3-3.md"]["translations"]] == \
+        ["en/news/_posts/2024-01-02-ruby-3-3.md"]
 
 
 # --- the data a Liquid include reads ---------------------------------------------------------------

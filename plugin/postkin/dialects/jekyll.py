@@ -34,7 +34,9 @@ Each post, as Jekyll computes it (`Document`, `Drops::UrlDrop`, `URL`, `Utils`):
   build is not listed unless `future: true`; `draft: true` in `_posts` means nothing to Jekyll and is
   ignored; `hidden: true` (Minimal Mistakes, Chirpy and jekyll-paginate leave such posts out of their
   lists; Jekyll still writes their page) is never listed on other pages.
-- language: `lang` front matter as written (Jekyll has no languages of its own).
+- language: `lang` front matter (else `site.lang`); Jekyll has no languages of its own, but posts in
+  two or more languages keep lists to the post's language, and one file name in several languages
+  (`en/news/_posts/x.md`, `de/news/_posts/x.md`) makes translations.
 - front-matter `defaults` of `_config.yml` apply (scope path, glob and type), as in Jekyll.
 
 `postkin build` writes `_data/postkin/` (see `write_data`): Jekyll deletes from a data file's name
@@ -639,7 +641,8 @@ class JekyllDialect(Dialect):
         permalink = data.get("permalink")
         url = self.url(collection, place, stem, slug, date, categories,
                        permalink if isinstance(permalink, str) and permalink else None)
-        lang = data.get("lang")
+        # themes show page.lang, else site.lang (Jekyll itself has no languages)
+        lang = data.get("lang") if data.get("lang") is not None else self.site.config["raw"].get("lang")
         return self.common_post(
             doc, key=self._key(slug), title=title, date=date, tags=tags, categories=categories, draft=draft,
             lang=_text(lang) if lang is not None else "", url=url, ref=relative_path,
@@ -733,6 +736,7 @@ class JekyllDialect(Dialect):
                     n += 1
                 taken.add(unique)
                 post.slug = unique
+        self._languages(posts)
         by_url: dict[str, str] = {}
         for post in sorted(posts, key=lambda p: p.source):
             if post.url in by_url:
@@ -740,6 +744,30 @@ class JekyllDialect(Dialect):
                             post.url, by_url[post.url])
             else:
                 by_url[post.url] = post.source
+
+    def _languages(self, posts: list[Post]) -> None:
+        """Jekyll has no languages, but posts that say `lang:` in two or more languages make a
+        multilingual site to postkin (lists keep to the post's language under related_languages =
+        "auto"), `site.lang` first; posts with one file name in several languages
+        (`en/news/_posts/x.md`, `de/news/_posts/x.md`, as www.ruby-lang.org and jekyll-polyglot sites
+        keep them) are translations of one another."""
+        counts: dict[str, int] = {}
+        for post in posts:
+            if post.lang:
+                counts[post.lang] = counts.get(post.lang, 0) + 1
+        if len(counts) < 2:
+            return
+        site_lang = str(self.site.config["raw"].get("lang") or "")
+        order = sorted(counts, key=lambda lang: (lang != site_lang, -counts[lang], lang))
+        self.site.languages = tuple(order)
+        by_name: dict[str, list[Post]] = {}
+        for post in posts:
+            by_name.setdefault(PurePosixPath(post.source).name, []).append(post)
+        for name, group in by_name.items():
+            langs = [p.lang for p in group]
+            if len(group) > 1 and all(langs) and len(set(langs)) == len(langs):
+                for post in group:
+                    post.translation_key = post.translation_key or PurePosixPath(name).stem
 
     def fingerprint(self) -> str:
         return hashlib.sha256((super().fingerprint() + self.zone.fingerprint()).encode()).hexdigest()
