@@ -11,7 +11,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
-.PHONY: setup lint test test-fast example example-hugo example-mkdocs example-eleventy example-astro clean
+.PHONY: setup lint test test-fast example example-hugo example-mkdocs example-eleventy example-astro example-jekyll clean
 setup: $(VENV)/.installed-$(EXTRAS)
 
 lint: setup
@@ -56,8 +56,18 @@ example-astro:
 		&& ../../$(VENV)/bin/postkin build . && ASTRO_TELEMETRY_DISABLED=1 ./node_modules/.bin/astro build
 	@echo "The Astro example is in site_example/astro/dist/ (served below /field-notes/)"
 
+# jekyll: postkin writes site_example/jekyll/_data/postkin/, then Jekyll builds the site (Debian: apt-get
+# install jekyll; no theme gem or plugin needed).
+example-jekyll:
+	@command -v jekyll >/dev/null || { echo "jekyll not found: apt-get install -y --no-install-recommends jekyll"; exit 1; }
+	$(MAKE) setup EXTRAS=pelican  # the setup `make example` uses; postkin build needs no extra
+	$(VENV)/bin/postkin build site_example/jekyll
+	cd site_example/jekyll && jekyll build
+	@echo "The Jekyll example is in site_example/jekyll/_site/ (cd site_example/jekyll && jekyll serve: http://127.0.0.1:4000/field-notes/)"
+
 clean:
 	rm -rf $(VENV) site_example/output site_example/.postkin-cache site_example/mkdocs/site site_example/mkdocs/.postkin-cache
 	rm -rf site_example/hugo/public site_example/hugo/resources site_example/hugo/data/postkin site_example/hugo/.postkin-cache
 	rm -rf site_example/eleventy/_site site_example/eleventy/src/_data/postkin site_example/eleventy/.postkin-cache
 	rm -rf site_example/astro/dist site_example/astro/.astro site_example/astro/src/data/postkin site_example/astro/.postkin-cache
+	rm -rf site_example/jekyll/_site site_example/jekyll/.jekyll-cache site_example/jekyll/_data/postkin site_example/jekyll/.postkin-cache

@@ -32,6 +32,7 @@ def _check_jsonschema() -> str:
     ("vendor.github-workflows", ACTION_DIR / "example-mkdocs-pages.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-eleventy-pages.yml"),
     ("vendor.github-workflows", ACTION_DIR / "example-astro-pages.yml"),
+    ("vendor.github-workflows", ACTION_DIR / "example-jekyll-pages.yml"),
 ])
 def test_valid_against_githubs_schema(schema, path):
     # The schemas ship inside check-jsonschema: no network.
@@ -41,7 +42,8 @@ def test_valid_against_githubs_schema(schema, path):
 
 
 @pytest.mark.parametrize("name", ["example-pelican-pages.yml", "example-hugo-pages.yml", "example-mkdocs-pages.yml",
-                                  "example-eleventy-pages.yml", "example-astro-pages.yml"])
+                                  "example-eleventy-pages.yml", "example-astro-pages.yml",
+                                  "example-jekyll-pages.yml"])
 def test_example_workflow_uses_the_official_pages_actions(name):
     workflow = yaml.safe_load((ACTION_DIR / name).read_text(encoding="utf-8"))
     uses = [step.get("uses", "") for job in workflow["jobs"].values() for step in job["steps"]]
@@ -202,3 +204,29 @@ def test_action_steps_twice_second_run_embeds_nothing(tmp_path):
     assert third["key"]["key"] != first["key"]["key"]  # posts changed: a new cache is saved ...
     assert third["key"]["restore-prefix"] == first["key"]["restore-prefix"]  # ... starting from the old one
     assert re.search(r"^postkin: 5 posts; embedded 1 now, 4 from cache;", third["build"]["summary"])
+
+
+@pytest.mark.slow
+def test_jekyll_workflow_steps_build_the_example_below_the_pages_base_path(tmp_path):
+    """The Jekyll example workflow, offline: the postkin action's steps with the workflow's inputs on a
+    copy of the repository's example, then the workflow's own Jekyll step with a Pages base path."""
+    jekyll = shutil.which("jekyll")
+    if jekyll is None:
+        pytest.skip("Jekyll is not installed (apt-get install -y --no-install-recommends jekyll)")
+    workflow = yaml.safe_load((ACTION_DIR / "example-jekyll-pages.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["build"]["steps"]
+    inputs = next(s for s in steps if s.get("id") == "postkin")["with"]
+    workspace = tmp_path / "workspace"
+    shutil.copytree(REPO / inputs["content"], workspace / inputs["content"],
+                    ignore=shutil.ignore_patterns("_site", ".jekyll-cache", "_data", ".postkin-cache"))
+    outputs = LocalRunner(workspace, tmp_path / "bin").run({k: str(v) for k, v in inputs.items()})
+    assert re.search(r"^postkin: 22 posts; embedded 22 now", outputs["build"]["summary"])
+    assert (workspace / inputs["output"] / "keys.json").is_file()
+    build = next(s for s in steps if s.get("name") == "Build the site with Jekyll")
+    env = {**os.environ, **{k: str(v) for k, v in build["env"].items()}, "BASE_PATH": "/postkin"}
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", build["run"]], cwd=workspace / build["working-directory"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = workspace / next(s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact"))["with"]["path"]
+    page = (site / "databases/2024/10/02/partial-covering-indexes/index.html").read_text(encoding="utf-8")
+    assert 'class="postkin-related" href="/postkin/databases/' in page

@@ -187,7 +187,7 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> No
 
     from watchfiles import watch as watch_changes
 
-    ignored = [Path(os.path.realpath(p)) for p in (out, dialect.cache_folder())]
+    ignored = [Path(os.path.realpath(p)) for p in (out, dialect.cache_folder(), *dialect.watch_ignored())]
 
     def relevant(change: Any, path: str) -> bool:
         real = Path(os.path.realpath(path))

@@ -149,6 +149,11 @@ class Dialect:
         """Whether a file (path relative to the content folder) may be a post at all."""
         return source.lower().endswith(MARKDOWN_SUFFIXES)
 
+    def is_read_folder(self, source: str) -> bool:
+        """Whether the generator reads anything inside a folder (path relative to the content folder):
+        `files` does not enter the others (Jekyll's `_site`, excluded folders)."""
+        return True
+
     def files(self, problems: list[Problem]) -> list[tuple[Path, str]]:
         """(path, source) of every candidate file under the content folder, sorted by source.
 
@@ -190,7 +195,8 @@ class Dialect:
                 except OSError:
                     is_dir = False
                 if is_dir:
-                    yield from walk(path, rel / name)
+                    if self.is_read_folder(source):
+                        yield from walk(path, rel / name)
                 elif self.is_post_file(source):
                     try:
                         if entry.is_file():
@@ -249,6 +255,11 @@ class Dialect:
         if self.site.config_file is not None:
             paths.append(self.site.config_file)
         return paths
+
+    def watch_ignored(self) -> list[Path]:
+        """Folders under `watch_paths` whose changes never call for a build: the generator's own output
+        (a live server rewriting it would start a build each time)."""
+        return []
 
     def fingerprint(self) -> str:
         """Everything besides a file's path and bytes that changes how it is read: the dialect, its site

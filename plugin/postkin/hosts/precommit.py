@@ -58,7 +58,6 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
     from ..dialects import NotAPost, find_site
     from ..errors import PostkinError, Problem
     from ..frontmatter_edit import add_tags
-    from ..metadata import as_list, split_front_matter, tags_value
     from ..pipeline import open_cache, suggest_tags
     from ..popularity import apply_popularity
     from ..settings import load_settings
@@ -78,7 +77,7 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
         corpus = dialect.read(cache)
     apply_popularity(corpus.posts, settings)
     root = Path(dialect.site.content).resolve()
-    targets, problems, sources = [], [], set()
+    targets, problems, sources, source_of = [], [], set(), {}
     for path in posts:
         resolved = path.resolve()
         source = resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(path)
@@ -94,6 +93,7 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
         if post is not None:
             targets.append((path, post))
             sources.add(source)
+            source_of[path] = (source, resolved)
     others = [p for p in corpus.posts if p.source not in sources]
     found = suggest_tags([post for _, post in targets], others, settings, corpus.cache_dir) if targets else []
     from ..tags import shown
@@ -111,9 +111,10 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
     if as_json:
         echo(json.dumps({str(p): [{"tag": t, "score": s} for t, s in sug] for p, sug in suggested.items()},
                         ensure_ascii=False, indent=1, sort_keys=True))
-    for path, suggestions in suggested.items():
+    for path, post in targets:
+        suggestions = suggested[path]
         text = path.read_bytes().decode("utf-8")
-        tags = as_list(tags_value(split_front_matter(text)[0]))
+        tags = list(post.tags)  # as the site's generator reads them (Jekyll splits a string on spaces)
         if not as_json:
             if suggestions:
                 echo(f"{path}: suggested tags: {_shown(suggestions)}")
@@ -126,8 +127,10 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
             chosen = best[path][:add - len(tags)]
             try:
                 edited = add_tags(text, chosen)
+                if edited != text:
+                    _check_reread(dialect, edited, *source_of[path], tags + chosen)
             except ValueError as exc:
-                echo(f"{path}: tags not added: {exc}")
+                echo(f"{path}: tags not added: {exc}; add these by hand: {', '.join(chosen)}")
                 status = 1
             else:
                 if edited != text:
@@ -141,6 +144,16 @@ def suggest_for_files(files: list[Path], content: Path | None, config: Path | No
             echo(f"{path}: has {len(tags)} tag(s), needs at least {min_tags}; add {missing}, e.g. {hint}")
             status = 1
     return status
+
+
+def _check_reread(dialect: Any, edited: str, source: str, path: Path, expected: list[str]) -> None:
+    """The edited post must read back, under the site's generator's rules, with exactly the expected
+    tags: `add_tags` edits YAML, and a Jekyll `tags: "a b"` string (three tags to Jekyll) or a `tag:` key
+    that wins over `tags:` would not. ValueError (one line) otherwise."""
+    post = dialect.post(dialect.document(edited.encode("utf-8"), source, path))
+    got = list(post.tags) if post is not None else []
+    if got != expected:
+        raise ValueError(f"{dialect.label} would read the edited front matter as tags {got}, not {expected}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
