@@ -10,7 +10,8 @@ wall and CPU seconds and peak memory of each build process, files written).
 Each side has its own copy of the blog, outputs and cache. Each round makes every build kind in turn
 (cold, warm_nothing, warm_body_edit, warm_title_edit, warm_post_added; see scale.py) on both sides, the
 same edit on each, A then B in even rounds and B then A in odd ones, so a machine that slows down
-over time does not favour one side. On a shared machine CPU seconds vary less than wall seconds.
+over time does not favour one side. On a shared machine CPU seconds vary less than wall seconds (each build
+line gives the load average when it started).
 
 Prints one line per build, then per (kind, side) the medians, then per kind the ratios B / A of the
 median wall and CPU seconds and peak memory.

@@ -20,13 +20,15 @@ processes (PYTHONPATH = the tree under test) of each kind:
   warm_post_added   one new post, composed like the others (the newest).
 Each build prints {"wall_s", "cpu_s" (user + system of the build process), "max_rss_mb" (its peak
 resident memory), "files_written" (files in OUT new or replaced), "files_changed" (new or with other
-bytes), "files_removed", the counts the build's own summary line gives and whether they agree}; then
-one line per (size, kind) with the medians.
+bytes), "files_removed", the counts the build's own summary line gives and whether they agree,
+"load_1min" (the machine's load average as it started: on a shared machine trust CPU seconds more)};
+then one line per (size, kind) with the medians.
 
 --compare-cold (default for sizes <= 20,000): in the first run, after each warm kind, a cold build of
 the same content into a folder of its own, and the share of posts whose related / cluster_latest /
-cluster_popular / suggested_tags lists (by slug or tag, in order) are identical in both, and whose
-whole context is byte-identical. warm_nothing is compared with the run's cold build.
+cluster_popular / suggested_tags lists (by slug or tag, in order) are identical in both, whose whole
+context is identical, and per key how many contexts differ in it (scores, cluster). warm_nothing is
+compared with the run's cold build.
 
 --profile KIND: in the first run, after KIND is measured, the same kind once more (another edit of
 that kind) under cProfile; prints the top --profile-top functions by cumulative time.
@@ -327,13 +329,15 @@ class Measured:
     summary_written: int | None
     summary_removed: int | None
     summary: str
+    load_1min: float  # the machine's load average when the build started: wall seconds mean little when high
 
     def to_json(self) -> dict[str, Any]:
         agrees = (self.summary_written, self.summary_removed) == (self.files_written, self.files_removed)
         return {"wall_s": round(self.wall_s, 3), "cpu_s": round(self.cpu_s, 3), "max_rss_mb": self.max_rss_mb,
                 "files_written": self.files_written, "files_changed": self.files_changed,
                 "files_removed": self.files_removed, "summary_written": self.summary_written,
-                "summary_removed": self.summary_removed, "summary_agrees": agrees, "summary": self.summary}
+                "summary_removed": self.summary_removed, "summary_agrees": agrees, "summary": self.summary,
+                "load_1min": self.load_1min}
 
 
 Snapshot = dict[str, tuple[int, int, bytes]]
@@ -398,6 +402,7 @@ class Workspace:
         when the build fails."""
         out, cache = self.root / out_name, self.root / cache_name
         log = self.root / f"{out_name}.log"
+        load = os.getloadavg()[0]
         code, wall, cpu, rss = run_process(self.build_args(out, cache), self.env_for(), log)
         text = log.read_text(encoding="utf-8", errors="replace")
         if code:
@@ -412,7 +417,8 @@ class Workspace:
         if out_name == "out":
             self.before = after
         return Measured(wall, cpu, rss, written, changed, removed,
-                        int(counts.group(1)) if counts else None, int(counts.group(2)) if counts else None, summary)
+                        int(counts.group(1)) if counts else None, int(counts.group(2)) if counts else None, summary,
+                        round(load, 2))
 
     def profile(self, top: int) -> list[dict[str, Any]]:
         """One build under cProfile: its wall seconds, then the `top` functions by cumulative time and
@@ -536,7 +542,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "median_max_rss_mb": med("max_rss_mb"), "max_rss_mb": max(r["max_rss_mb"] for r in rows),
             "median_files_written": med("files_written"), "files_written_range": [
                 min(r["files_written"] for r in rows), max(r["files_written"] for r in rows)],
-            "median_files_changed": med("files_changed"), "summary_agrees": all(r["summary_agrees"] for r in rows)}
+            "median_files_changed": med("files_changed"), "summary_agrees": all(r["summary_agrees"] for r in rows),
+            "max_load_1min": max(r["load_1min"] for r in rows)}
 
 
 def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
