@@ -31,7 +31,8 @@ context is identical, and per key how many contexts differ in it (scores, cluste
 compared with the run's cold build.
 
 --profile KIND: in the first run, after KIND is measured, the same kind once more (another edit of
-that kind) under cProfile; prints the top --profile-top functions by cumulative time.
+that kind) under cProfile; prints the top --profile-top functions by cumulative and by own time
+(--profile-clock cpu: by the build's CPU seconds, which other loads on a shared machine do not inflate).
 
 benchmarks/ab.py uses the build-running code below for its interleaved A/B of two trees.
 """
@@ -377,6 +378,21 @@ def run_process(args: list[str], env: dict[str, str], log: Path) -> tuple[int, f
     return proc.returncode, wall, usage.ru_utime + usage.ru_stime, round(usage.ru_maxrss / 1024, 1)
 
 
+# `python -c` this with: stats file, clock (wall or cpu), then postkin's arguments.
+_PROFILE_DRIVER = """
+import cProfile, runpy, sys, time
+stats, clock = sys.argv[1:3]
+sys.argv = ["postkin", *sys.argv[3:]]
+profiler = cProfile.Profile(time.process_time if clock == "cpu" else time.perf_counter)
+try:
+    profiler.runcall(runpy.run_module, "postkin.cli", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    profiler.dump_stats(stats)
+"""
+
+
 @dataclass
 class Workspace:
     """One tree's build of one blog copy: content, outputs, cache, and the outputs' last snapshot."""
@@ -420,12 +436,13 @@ class Workspace:
                         int(counts.group(1)) if counts else None, int(counts.group(2)) if counts else None, summary,
                         round(load, 2))
 
-    def profile(self, top: int) -> list[dict[str, Any]]:
-        """One build under cProfile: its wall seconds, then the `top` functions by cumulative time and
-        the `top` by own time (interpreter and click frames that only wrap the build left out)."""
+    def profile(self, top: int, clock: str = "wall") -> list[dict[str, Any]]:
+        """One build under cProfile timing by `clock` (wall, or cpu: the process's own CPU seconds, which
+        other loads on a shared machine do not inflate): its wall and CPU seconds, then the `top`
+        functions by cumulative time and the `top` by own time (frames that only wrap the build left out)."""
         stats_file = self.root / "profile.pstats"
         args = self.build_args(self.root / "out", self.root / "cache")
-        args[1:3] = ["-m", "cProfile", "-o", str(stats_file), "-m", "postkin.cli"]
+        args[1:3] = ["-c", _PROFILE_DRIVER, str(stats_file), clock]
         code, wall, cpu, _ = run_process(args, self.env_for(), self.root / "profile.log")
         if code or not stats_file.is_file():
             raise SystemExit(f"profiled build failed: {(self.root / 'profile.log').read_text()[-2000:]}")
@@ -434,7 +451,8 @@ class Workspace:
                 for (file, line, name), (_, nc, tt, ct, _) in pstats.Stats(str(stats_file)).stats.items()  # type: ignore[attr-defined]
                 if not (file.startswith("<") or file == "~" and "exec" in name or "/click/" in file
                         or file.endswith("cli.py") and name in ("<module>", "main"))]
-        lines: list[dict[str, Any]] = [{"profiled_wall_s": round(wall, 3), "profiled_cpu_s": round(cpu, 3)}]
+        lines: list[dict[str, Any]] = [{"clock": clock, "profiled_wall_s": round(wall, 3),
+                                        "profiled_cpu_s": round(cpu, 3)}]
         for by, column in (("cumulative", 3), ("own", 2)):
             ranked = sorted(rows, key=lambda row: row[column], reverse=True)[:top]
             lines += [{"by": by, "rank": n, "function": f, "cum_s": round(ct, 3), "own_s": round(tt, 3), "calls": nc}
@@ -559,6 +577,8 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
                         help="compare each warm build with a cold one (default: for sizes <= 20,000)")
     parser.add_argument("--profile", choices=KINDS[1:], help="profile one more build of this kind (first run)")
     parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",
+                        help="time functions by wall seconds or by the build's own CPU seconds")
     parser.add_argument("--blog-cache", type=Path, default=REPO / ".bench-cache" / "scale",
                         help="folder of composed blogs (default: .bench-cache/scale)")
     parser.add_argument("--workdir", type=Path, help="default: a temporary folder, removed afterwards")
@@ -616,7 +636,7 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
                         if kind == args.profile and run == 0:
                             apply_kind(kind, blog, work)
                             reference_current &= kind == "warm_nothing"
-                            for line in work.profile(args.profile_top):
+                            for line in work.profile(args.profile_top, args.profile_clock):
                                 out({**base, "kind": kind, "profile": line})
                     shutil.rmtree(work.root, ignore_errors=True)
                 for kind, kind_rows in rows.items():

@@ -136,7 +136,7 @@ def test_compare_outputs_counts_posts_whose_lists_differ(tmp_path: Path) -> None
 def test_scale_benchmark_runs_every_kind_counts_files_and_profiles(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "corpus")
     rows: list[dict] = []
-    assert scale.main([str(corpus), "--sizes", "30", "--runs", "1", "--profile", "warm_body_edit", "--profile-top",
+    assert scale.main([str(corpus), "--sizes", "30", "--runs", "1", "--profile", "warm_body_edit", "--profile-clock", "cpu", "--profile-top",
                        "10", "--blog-cache", str(tmp_path / "blogs"), "--workdir", str(tmp_path / "work")],
                       emit=rows.append) == 0
     builds = {r["kind"]: r for r in rows if "wall_s" in r}
@@ -153,7 +153,7 @@ def test_scale_benchmark_runs_every_kind_counts_files_and_profiles(tmp_path: Pat
     # profiled body edit before the title edit changes none either)
     assert [c["posts"] for c in compared.values()] == [30, 30, 30, 31]
     profile = [r["profile"] for r in rows if "profile" in r]
-    assert profile[0]["profiled_wall_s"] > 0
+    assert profile[0]["clock"] == "cpu" and profile[0]["profiled_wall_s"] > 0
     assert any("pipeline.py" in p.get("function", "") for p in profile[1:11])
     summaries = [r for r in rows if "median_wall_s" in r]
     assert [s["kind"] for s in summaries] == list(scale.KINDS) and all(s["runs"] == 1 for s in summaries)
