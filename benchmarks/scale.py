@@ -522,13 +522,15 @@ def trees(specs: list[str], scratch: Path) -> Iterator[list[Path]]:
 def compare_outputs(warm: Path, cold: Path) -> dict[str, Any]:
     """Share of posts (in both postkin.json files) whose lists are identical, per list and all four,
     and whose whole context is identical; posts only in one of them; for the posts whose contexts
-    differ, how many differ in each key (a list with the same items but other scores counts there)."""
+    differ, how many differ in each key (a list with the same items but other scores counts there) and
+    the first difference."""
     a = json.loads((warm / "postkin.json").read_text(encoding="utf-8"))["posts"]
     b = json.loads((cold / "postkin.json").read_text(encoding="utf-8"))["posts"]
     common = sorted(set(a) & set(b))
     same = {name: 0 for name in LISTS}
     all_lists = whole = 0
     differing: dict[str, int] = {}
+    example: dict[str, Any] = {}
     for slug in common:
         equal = True
         for name, key in LISTS.items():
@@ -539,13 +541,18 @@ def compare_outputs(warm: Path, cold: Path) -> dict[str, Any]:
         all_lists += equal
         whole += a[slug] == b[slug]
         for key in sorted(set(a[slug]) | set(b[slug])):
-            if a[slug].get(key) != b[slug].get(key):
+            x, y = a[slug].get(key), b[slug].get(key)
+            if x != y:
                 differing[key] = differing.get(key, 0) + 1
+                if not example:  # the first item that differs, for a list
+                    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+                        x, y = next((i, j) for i, j in zip(x, y) if i != j)
+                    example = {"slug": slug, "key": key, "warm": x, "cold": y}
     n = max(len(common), 1)
     return {"posts": len(common), "only_warm": len(set(a) - set(b)), "only_cold": len(set(b) - set(a)),
             **{f"{name}_identical": round(same[name] / n, 5) for name in LISTS},
             "all_lists_identical": round(all_lists / n, 5), "context_identical": round(whole / n, 5),
-            "contexts_differing_in": differing}
+            "contexts_differing_in": differing, "first_difference": example}
 
 
 # -- the benchmark ----------------------------------------------------------------------------------

@@ -129,7 +129,9 @@ def test_compare_outputs_counts_posts_whose_lists_differ(tmp_path: Path) -> None
                       "cluster_latest_identical": 1.0, "cluster_popular_identical": 1.0,
                       "suggested_tags_identical": round(2 / 3, 5), "all_lists_identical": round(1 / 3, 5),
                       "context_identical": 0.0,
-                      "contexts_differing_in": {"related": 2, "suggested_tags": 1}}
+                      "contexts_differing_in": {"related": 2, "suggested_tags": 1},
+                      "first_difference": {"slug": "p1", "key": "related", "warm": {"slug": "p2", "score": 0.5},
+                                           "cold": {"slug": "p3", "score": 0.5}}}
 
 
 @pytest.mark.slow
