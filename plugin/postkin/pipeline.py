@@ -164,7 +164,8 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
+    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics,
+                         own=features.vectors)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
