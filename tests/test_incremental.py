@@ -35,3 +35,35 @@ def test_adding_a_post_to_a_two_language_blog_keeps_its_topics():
     again = find_topics(posts, centred, np.ones(61, bool), tags_module.vocabulary(posts), settings,
                         previous=before.state)
     assert again.refitted
+
+
+def _texts(n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(300)]
+    return [" ".join(rng.choice(words, size=int(rng.integers(20, 80)))) for _ in range(n)]
+
+
+def test_tfidf_rows_under_a_kept_model_are_the_rows_of_the_full_index():
+    from postkin import lexical
+
+    counts = [lexical.token_counts(t) for t in _texts(80)]
+    index = lexical.build_index(counts)
+    assert index.terms is not None and index.idf is not None
+    some = [3, 17, 42, 79]
+    rows = lexical.tfidf_rows([counts[i] for i in some], index.terms, index.idf)
+    want = index.tfidf[some]
+    assert rows.shape == want.shape
+    assert np.array_equal(rows.indptr, want.indptr) and np.array_equal(rows.indices, want.indices)
+    assert np.array_equal(rows.data, want.data)  # bit for bit
+
+
+def test_lsi_folds_a_post_of_the_model_back_onto_its_own_coordinates():
+    from postkin import lexical
+
+    counts = [lexical.token_counts(t) for t in _texts(120, seed=1)]
+    X = lexical.build_index(counts).tfidf
+    for gram in (np.asarray((X @ X.T).toarray(), np.float32), None):  # exact, then randomized
+        Z, fold = lexical.lsi_model(X, k=8, gram=gram, n_iter=12)
+        P = X.T @ fold
+        again = lexical.l2_rows(np.asarray(X @ P))
+        assert np.abs((again * Z).sum(1)).min() > 0.99  # the same direction
