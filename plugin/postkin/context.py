@@ -66,6 +66,12 @@ class PostItem:
             out["lang"] = self.lang
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostItem:
+        """The item to_json() gave (a build's stored contexts are read back this way)."""
+        return cls(data["source"], data["slug"], data["title"], data["url"], data["date"], data.get("score"),
+                   data.get("popularity"), data.get("signals"), data.get("lang"))
+
 
 @dataclass(frozen=True)
 class TagItem:
@@ -81,6 +87,11 @@ class TagItem:
         if self.signals is not None:
             out["signals"] = self.signals
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TagItem:
+        """The suggestion to_json() gave."""
+        return cls(data["tag"], data["score"], data.get("signals"))
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,17 @@ class PostContext:
             "suggested_tags": [tag.to_json() for tag in self.suggested_tags],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostContext:
+        """The context to_json() gave (a build that changed nothing hands a host the stored ones)."""
+        items = PostItem.from_json
+        cluster = data["cluster"]
+        return cls(data["source"], data["slug"], data["url"], data["title"], data["date"], data["draft"], data["lang"],
+                   [items(x) for x in data["translations"]], [items(x) for x in data["related"]],
+                   TopicRef(cluster["id"], cluster["label"]) if cluster is not None else None,
+                   [items(x) for x in data["cluster_latest"]], [items(x) for x in data["cluster_popular"]],
+                   [TagItem.from_json(x) for x in data["suggested_tags"]])
+
 
 @dataclass
 class Topic:
@@ -137,6 +159,11 @@ class Topic:
         return {"id": self.id, "label": self.label, "size": self.size,
                 "members": [m.to_json() for m in self.members]}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Topic:
+        """The topic to_json() gave."""
+        return cls(data["id"], data["label"], data["size"], [PostItem.from_json(m) for m in data["members"]])
+
 
 @dataclass
 class SiteContext:
@@ -151,6 +178,12 @@ class SiteContext:
         """`postkin.json` without its `posts` (outputs.py adds them)."""
         return {"encoder": {"id": self.encoder_id, "dim": self.encoder_dim},
                 "clusters": [c.to_json() for c in self.clusters], "post_count": self.post_count}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SiteContext:
+        """The site context to_json() gave."""
+        return cls(data["encoder"]["id"], data["encoder"]["dim"], [Topic.from_json(c) for c in data["clusters"]],
+                   data["post_count"])
 
 
 def _tag_item(suggestion: Suggestion, signals: bool) -> TagItem:
