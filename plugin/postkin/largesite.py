@@ -190,11 +190,10 @@ def _top_by_row(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, rows:
     return out
 
 
-def _wf(cand: Candidates, rows: np.ndarray, keys: np.ndarray, qe_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(positions, W F0 values) on the entries of `rows`: the mean of F0[u, j] over each row's QE_K
-    nearest u (a pair outside the pattern counts as 0, a typical z-score)."""
-    at = _slices(cand.indptr, rows)
-    r = np.repeat(rows, np.diff(cand.indptr)[rows])
+def _wf(cand: Candidates, at: np.ndarray, keys: np.ndarray, qe_k: int) -> np.ndarray:
+    """W F0 at the entries `at`: the mean of F0[u, j] over each entry's row's QE_K nearest u (a pair
+    outside the pattern counts as 0, a typical z-score)."""
+    r = _entry_rows(cand.indptr)[at] if len(at) else np.zeros(0, np.int64)
     cols = cand.indices[at]
     wf = np.zeros(len(at))
     n = cand.n
@@ -205,7 +204,7 @@ def _wf(cand: Candidates, rows: np.ndarray, keys: np.ndarray, qe_k: int) -> tupl
         hit_at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
         hit = valid & (keys[hit_at] == probe)
         wf += np.where(hit, cand.f0[hit_at], 0.0)
-    return at, wf / qe_k if qe_k else wf
+    return wf / qe_k if qe_k else wf
 
 
 def _f0_pairs(signals: list[Signal], mean: np.ndarray, std: np.ndarray, pi: np.ndarray, pj: np.ndarray,
@@ -277,5 +276,212 @@ def fit(signals: list[Signal], n: int, edges: Any, *, c: int, qe_k: int, sample:
     everything = np.arange(n)
     cand.nbr = _top_by_row(cand.indptr, cand.indices, cand.f0, everything, qe_k)
     if qe_k:
-        cand.wf[:] = _wf(cand, everything, cand.keys(), qe_k)[1]
+        cand.wf[:] = _wf(cand, np.arange(len(cand.f0)), cand.keys(), qe_k)
     return cand
+
+
+INVALID = -2  # a candidate or QE neighbour that was removed from the site (remap): the row is recomputed
+
+
+def remap(cand: Candidates, old_of_new: np.ndarray) -> tuple[Candidates, np.ndarray]:
+    """The candidates in a new order of posts: old_of_new[i] is new post i's old row (-1: a new post,
+    whose row is empty until `update` fills it). Returns them and a bool (n,) of the rows that lost a
+    pattern entry (its post is gone). Removed posts in the candidate lists and QE neighbours become
+    INVALID."""
+    n_old, n = cand.n, len(old_of_new)
+    new_of_old = np.full(n_old, -1, np.int64)
+    kept = old_of_new >= 0
+    new_of_old[old_of_new[kept]] = np.flatnonzero(kept)
+
+    def relabel(lists: np.ndarray, width: int) -> np.ndarray:
+        out = np.full((n, width), -1, np.int64)
+        old = lists[old_of_new[kept]]
+        out[kept] = np.where(old >= 0, new_of_old[np.maximum(old, 0)], -1)
+        out[kept] = np.where((old >= 0) & (out[kept] < 0), INVALID, out[kept])
+        return out
+
+    found = relabel(cand.found, cand.found.shape[1])
+    nbr = relabel(cand.nbr, cand.nbr.shape[1])
+    kth = np.full(n, np.inf, np.float32)
+    kth[kept] = cand.kth[old_of_new[kept]]
+    mean, std = np.zeros((n, cand.mean.shape[1])), np.ones((n, cand.std.shape[1]))
+    mean[kept], std[kept] = cand.mean[old_of_new[kept]], cand.std[old_of_new[kept]]
+    rows = new_of_old[_entry_rows(cand.indptr)]
+    cols = new_of_old[cand.indices]
+    alive = (rows >= 0) & (cols >= 0)
+    lost = np.zeros(n, bool)
+    lost[rows[(rows >= 0) & (cols < 0)]] = True
+    keys = rows[alive] * n + cols[alive]
+    f0, wf = cand.f0[alive], cand.wf[alive]
+    if len(keys) > 1 and not (np.diff(keys) > 0).all():  # posts changed their order: sort again
+        order = np.argsort(keys, kind="stable")
+        keys, f0, wf = keys[order], f0[order], wf[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(keys // n, minlength=n))].astype(np.int64)
+    return Candidates(found, kth, mean, std, indptr, keys % n, f0, wf, nbr), lost
+
+
+def _unordered(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    ok = (rows >= 0) & (cols >= 0) & (rows != cols)
+    rows, cols = rows[ok], cols[ok]
+    return np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
+
+
+def _in_lists(lists: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """bool: values[t] is in lists[rows[t]]."""
+    if not len(rows):
+        return np.zeros(0, bool)
+    return (lists[rows] == values[:, None]).any(1)
+
+
+def _edge_values(edges: Any, pi: np.ndarray, pj: np.ndarray) -> np.ndarray:
+    if edges is None or not len(pi):
+        return np.zeros(len(pi))
+    return np.asarray(edges[pi, pj]).ravel()
+
+
+@dataclass
+class Update:
+    """What an update changed: rows whose candidate list was searched again, rows whose F1 changed."""
+
+    searched: np.ndarray
+    f1_rows: np.ndarray
+
+
+def update(cand: Candidates, signals: list[Signal], fresh: np.ndarray, edges: Any, old_edges: Any, *,
+           c: int, qe_k: int, sample: np.ndarray, lost: np.ndarray | None = None, block: int = 1024) -> Update:
+    """Bring `cand` (already remapped to the posts' order) up to date, in place, after the vectors of the
+    `fresh` posts (bool (n,): edited or new) changed and the links went from `old_edges` to `edges`
+    (symmetric sparse (n, n) in the new order, or None); the other rows keep their statistics. `lost`:
+    rows that lost a pattern entry in remap. Gives the same scores as `fit` given those statistics."""
+    n = cand.n
+    V = np.flatnonzero(fresh)
+    # 1. statistics of the fresh rows, over the sample
+    for s, sig in enumerate(signals):
+        known = sig.confidence[sample] > 0 if sig.confidence is not None else None
+        sample_rows = sig.rows(sample) if len(V) else None
+        for b in range(0, len(V), block):
+            ids = V[b:b + block]
+            cand.mean[ids, s], cand.std[ids, s] = row_stats(sig.rows(ids), sample_rows, ids, sample, known)
+    # 2. candidate lists: the fresh posts', those that held a fresh or removed post, those a fresh post enters
+    c = min(c, n - 1)
+    redo = fresh | (cand.found == INVALID).any(1) | np.isin(cand.found, V).any(1)
+    if len(V):
+        dense = [s for s in signals if s.dense]
+        total = sum(s.weight for s in dense)
+        D = np.hstack([np.asarray(s.vectors, np.float32) * np.sqrt(s.weight / total) for s in dense])
+        for b in range(0, len(V), 256):
+            scores = D @ D[V[b:b + 256]].T
+            redo |= (scores >= cand.kth[:, None]).any(1)
+    searched = np.flatnonzero(redo)
+    before = cand.found[searched].copy()
+    if len(searched):
+        found, scores = ExactIndex(D).search(D[searched], c + 1) if len(V) else \
+            _search(signals, searched, c + 1, "exact")
+        cand.found[searched], cand.kth[searched] = found, scores[:, -1]
+    # 3. the pattern: pairs no list (nor link) holds any more leave it, new ones join it
+    width = cand.found.shape[1]
+    old_pairs = _unordered(np.repeat(searched, width), before.ravel(), n)
+    new_pairs = _unordered(np.repeat(searched, width), cand.found[searched].ravel(), n)
+    changed_edges = np.zeros(0, np.int64)
+    if edges is not None or old_edges is not None:
+        import scipy.sparse as sp
+
+        diff = (edges if edges is not None else sp.csr_matrix((n, n))) - \
+            (old_edges if old_edges is not None else sp.csr_matrix((n, n)))
+        diff = sp.csr_matrix(diff)
+        diff.eliminate_zeros()
+        d = diff.tocoo()
+        changed_edges = _unordered(d.row.astype(np.int64), d.col.astype(np.int64), n)
+    keys = cand.keys()
+
+    def present(unordered: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(keys, unordered), max(len(keys) - 1, 0))
+        return (keys[at] == unordered) if len(keys) else np.zeros(len(unordered), bool)
+
+    maybe_gone = np.union1d(np.setdiff1d(old_pairs, new_pairs), changed_edges)
+    lo, hi = maybe_gone // n, maybe_gone % n
+    held = _in_lists(cand.found, lo, hi) | _in_lists(cand.found, hi, lo) | (_edge_values(edges, lo, hi) != 0)
+    drop = maybe_gone[~held & present(maybe_gone)]
+    add = np.union1d(new_pairs, changed_edges[_edge_values(edges, changed_edges // n, changed_edges % n) != 0])
+    add = add[~present(add)]
+
+    def directed(unordered: np.ndarray) -> np.ndarray:
+        a, b = unordered // n, unordered % n
+        return np.sort(np.r_[a * n + b, b * n + a])
+
+    keep = np.ones(len(keys), bool)
+    keep[np.searchsorted(keys, directed(drop))] = False
+    keys, f0, wf = keys[keep], cand.f0[keep], cand.wf[keep]
+    new_keys = directed(add)
+    at = np.searchsorted(keys, new_keys)
+    keys = np.insert(keys, at, new_keys)
+    f0, wf = np.insert(f0, at, 0.0), np.insert(wf, at, 0.0)
+    cand.indptr = np.r_[0, np.cumsum(np.bincount(keys // n, minlength=n))].astype(np.int64)
+    cand.indices, cand.f0, cand.wf = keys % n, f0, wf
+    # 4. F0 of every pair with a fresh post, every new pair and every pair whose link changed
+    with_fresh = _slices(cand.indptr, V)
+    redo_pairs = np.union1d(_unordered(np.repeat(V, np.diff(cand.indptr)[V]), cand.indices[with_fresh], n),
+                            np.union1d(add, changed_edges[present(changed_edges)]))
+    pi, pj = redo_pairs // n, redo_pairs % n
+    values = _f0_pairs(signals, cand.mean, cand.std, pi, pj, edges)
+    at = np.r_[np.searchsorted(keys, pi * n + pj), np.searchsorted(keys, pj * n + pi)]
+    old = cand.f0[at].copy()
+    cand.f0[at] = np.r_[values, values]
+    is_new = np.isin(keys[at], new_keys)
+    f0_changed = at[(cand.f0[at] != old) | is_new]
+    gone = directed(drop)  # entries that left the pattern: F0 is 0 there now
+    entry_rows = _entry_rows(cand.indptr)
+    # 5. QE. A row's QE neighbours change only where its F0 row changed; W F0 at (i, j) changes where
+    # i's neighbours changed (the whole row), or where F0 changed at (u, j) for one of them, u.
+    grown = np.zeros(n, bool)
+    grown[new_keys // n] = True
+    if lost is not None:
+        grown |= lost
+    grown[gone // n] = True
+    R0 = np.zeros(n, bool)
+    R0[entry_rows[f0_changed]] = True
+    R0 |= grown
+    f1_rows = R0.copy()
+    if qe_k:
+        rows0 = np.flatnonzero(R0)
+        before_nbr = cand.nbr[rows0].copy()
+        cand.nbr[rows0] = _top_by_row(cand.indptr, cand.indices, cand.f0, rows0, qe_k)
+        whole = grown.copy()
+        whole[rows0[(before_nbr != cand.nbr[rows0]).any(1)]] = True
+        cols0 = np.zeros(n, bool)
+        cols0[cand.indices[f0_changed]] = True
+        cols0[gone % n] = True
+        reads = np.isin(cand.nbr, rows0).any(1) & ~whole
+        part = _slices(cand.indptr, np.flatnonzero(reads))
+        at = np.r_[_slices(cand.indptr, np.flatnonzero(whole)), part[cols0[cand.indices[part]]]]
+        old = cand.wf[at].copy()
+        cand.wf[at] = _wf(cand, at, keys, qe_k)
+        wf_changed = at[cand.wf[at] != old]
+        f1_rows[entry_rows[wf_changed]] = True
+        f1_rows[cand.indices[wf_changed]] = True  # F1 reads W F0 transposed
+        f1_rows |= whole
+    return Update(searched, np.flatnonzero(f1_rows))
+
+
+def candidate_view(cand: Candidates) -> Any:
+    """A similarity.FusedSimilarity whose rows are `cand`'s F1 (what related_posts and the tag
+    suggestions read), -inf outside the pattern and 0 on the diagonal."""
+    from .similarity import BLOCK_ENTRIES, FusedSimilarity
+
+    class CandidateView(FusedSimilarity):
+        def __init__(self) -> None:  # the fusion is done: nothing of FusedSimilarity's own to compute
+            self.n = cand.n
+            self.large = True
+            self.block = max(64, BLOCK_ENTRIES // max(cand.n, 1))
+            self._full = None
+            self._keys = cand.keys()
+
+        def rows(self, r: np.ndarray) -> np.ndarray:
+            r = np.asarray(r, np.int64)
+            out = np.full((len(r), self.n), -np.inf)
+            at, values = cand.f1(r, self._keys)
+            out[np.repeat(np.arange(len(r)), np.diff(cand.indptr)[r]), cand.indices[at]] = values
+            out[np.arange(len(r)), r] = 0.0
+            return out
+
+    return CandidateView()
