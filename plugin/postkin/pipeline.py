@@ -13,9 +13,10 @@ eval): each stage is a typed value made by the module of the same name.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,23 +66,41 @@ class Stages:
     related: Related
     topics: Topics
     suggestions: tags.TagSuggestions
+    tag_model: dict[str, Any] = field(default_factory=dict)  # what tags.suggest fitted (its `fitted`)
 
 
 @dataclass
 class Build:
     """Every post's context by slug, the site-wide context, what the build did, and its stage values
-    (None for a site without posts); with setting recommend_for_you, the vectors file of "Recommended
-    for you" (readers.browser.vectors_file)."""
+    (None for a site without posts, and for a build that reused the last one's results: `unchanged`, or
+    a large site's incremental build); with setting recommend_for_you, the vectors file of "Recommended
+    for you" (readers.browser.vectors_file). `posts`: the site's posts; `texts`: each post's context as
+    canonical JSON text (outputs.json_text), where a build already has them."""
 
-    contexts: dict[str, PostContext] = field(default_factory=dict)
+    contexts: Mapping[str, PostContext] = field(default_factory=dict)
     site: SiteContext = field(default_factory=SiteContext)
     stats: Stats = field(default_factory=Stats)
     recommend: bytes | None = None
     stages: Stages | None = None
+    posts: list[Post] = field(default_factory=list)
+    texts: dict[str, str] | None = None
+    unchanged: bool = False  # no input changed since the last build: everything above is what it stored
+    fingerprint: str = ""  # of every input of this build (incremental.fingerprint)
 
     def posts_json(self) -> dict[str, dict[str, Any]]:
         """slug -> the post's context as JSON data."""
+        if self.texts is not None and not isinstance(self.contexts, dict):  # stored: no objects made yet
+            return {slug: json.loads(text) for slug, text in self.texts.items()}
         return {slug: ctx.to_json() for slug, ctx in self.contexts.items()}
+
+    def post_texts(self) -> dict[str, str]:
+        """slug -> the post's context as canonical JSON text (what posts/<slug>.json holds, without the
+        final newline), made once."""
+        if self.texts is None:
+            from .outputs import json_text
+
+            self.texts = {slug: json_text(ctx.to_json()) for slug, ctx in self.contexts.items()}
+        return self.texts
 
 
 @contextlib.contextmanager
@@ -152,11 +171,13 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     languages = Languages.of(corpus, settings)
     vocab = tags.vocabulary(posts, listed_posts)
     explained = None
+    fitted: dict[str, Any] = {}
     with one_blas_thread():
         sims = similarity_stage.compute(posts, features, settings)
         related = related_posts(sims.related, listed_posts, settings.related_k,
                                 lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
+                                   fitted=fitted)
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -171,7 +192,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
                              tags_min_score=settings.tags_min_score)
     build = Build(contexts, site_context(posts, features, topics),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, fitted), posts=posts)
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
@@ -182,15 +203,23 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
-        encoder: Encoder | None = None, progress: Progress | None = None) -> Build:
+        encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
+        stages: bool = False) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
-    settings.url_pattern), through the cache.
+    settings.url_pattern), through the cache, computing only what changed since the last build
+    (incremental.py): a build whose inputs are all unchanged returns the stored results (`unchanged`),
+    a large site's build after a few edits updates them.
 
+    `full`: compute everything again, as a first build would (`postkin build --full`); `stages`: the
+    build must carry every stage value (the report reads them), so it computes them all.
     The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
     no posts gives an empty Build without loading any model. Raises PostkinError (two posts with one
     slug, an encoder that cannot load, a cache that fails).
     """
+    from .incremental import build as incremental_build
+
     started = time.perf_counter()
+    stages = stages or bool(settings.report)
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
     check_unique_slugs(posts)
@@ -200,23 +229,32 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
-                                       readers=True)
-        corpus.store_parsed(cache)
-        state_key = _topics_key(corpus, feats, settings)
-        previous, stored = None, None
-        if cache is not None:
-            stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
-            previous = TopicState.from_bytes(stored) if stored is not None else None
-        build = compute(corpus, feats, settings, previous_topics=previous)
-        state = build.stages.topics.state if build.stages is not None else None
-        if cache is not None and state is not None:
-            data = state.to_bytes()
-            if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
-                cache.put_derived(STATE_KIND, {state_key: data})
+        build = incremental_build(corpus, settings, cache, cache_dir, encoder=encoder, progress=progress,
+                                  full=full, stages=stages)
+    build.stats.seconds = time.perf_counter() - started
+    return build
+
+
+def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *, encoder: Encoder | None = None,
+               progress: Progress | None = None, fresh_topics: bool = False) -> Build:
+    """Every stage from the features on, as a build did before it kept anything but the embeddings,
+    token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would)."""
+    posts = corpus.posts
+    feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress, readers=True)
+    corpus.store_parsed(cache)
+    state_key = _topics_key(corpus, feats, settings)
+    previous, stored = None, None
+    if cache is not None:
+        stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
+        previous = TopicState.from_bytes(stored) if stored is not None and not fresh_topics else None
+    build = compute(corpus, feats, settings, previous_topics=previous)
+    state = build.stages.topics.state if build.stages is not None else None
+    if cache is not None and state is not None:
+        data = state.to_bytes()
+        if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
+            cache.put_derived(STATE_KIND, {state_key: data})
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
-                        indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
-                        seconds=time.perf_counter() - started)
+                        indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed)
     return build
 
 

@@ -72,6 +72,9 @@ class Signal:
     # A lexical signal (words, or their LSI) is compared only between posts of one language group: see
     # FusedSimilarity's `groups` and languages.py.
     lexical: bool = False
+    # LSI only: U sqrt(w) / s (lexical.lsi_model), from which a large site's state keeps the projection
+    # that folds a new post in
+    fold: np.ndarray | None = None
 
 
 def _sparse(a: Any) -> bool:
@@ -324,8 +327,9 @@ def text_signals(features: Features) -> tuple[list[Signal], np.ndarray | None]:
     X = features.lexical.tfidf
     if X.shape[1]:
         gram_matrix = gram(X) if X.shape[0] <= LARGE_SITE else None
+        Z, fold = lexical.lsi_model(X, gram=gram_matrix)
         signals += [Signal("lexical", X, gram=gram_matrix, lexical=True),
-                    Signal("lsi", lexical.lsi(X, gram=gram_matrix), lexical=True)]
+                    Signal("lsi", Z, lexical=True, fold=fold if X.shape[0] > LARGE_SITE else None)]
     signals.append(Signal("semantic", features.semantic))
     return signals, gram_matrix
 

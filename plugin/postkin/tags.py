@@ -154,14 +154,17 @@ TagSuggestions = list[list[Suggestion]]  # row i: post i's suggestions, best fir
 
 
 def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab: Vocabulary, k: int,
-            query: np.ndarray | None = None, explain: bool = False) -> TagSuggestions:
+            query: np.ndarray | None = None, explain: bool = False, fitted: dict[str, Any] | None = None,
+            ) -> TagSuggestions:
     """The TagSuggestions stage: up to k suggested tags per post (for posts where query[i]; default
     all), never a post's own tags.
 
     features: the posts' Features (vectors, TF-IDF); similarity: their Similarity (the fused text
     similarity and the TF-IDF Gram matrix); vocab: the tags of the training posts
     (tags.vocabulary(posts, use)). A query post that is itself a training post is scored
-    leave-one-out: not its own neighbour, not in its tags' centroids or counts.
+    leave-one-out: not its own neighbour, not in its tags' centroids or counts. `fitted`: a dict that
+    receives the model (weights, mean and spread of the features; on a large site the tags' TF-IDF sums
+    transposed and their squared norms), which the incremental path of large sites keeps.
     """
     import scipy.sparse as sp
 
@@ -230,6 +233,10 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
         w, mu, sd = fit_logreg(Ff.reshape(-1, Ff.shape[-1]), vocab.membership[fit_rows].reshape(-1).astype(float))
     else:
         w, mu, sd = DEFAULT_WEIGHTS, None, None
+    if fitted is not None:
+        fitted.update(weights=w, mean=mu, spread=sd)
+        if gram is None and X is not None:
+            fitted.update(sums_t=CsumT, sums_norm2=Cnrm2)
 
     for b in range(0, len(queries), block):
         rows = queries[b:b + block]

@@ -247,7 +247,7 @@ class Dialect:
         files removed). The default: postkin.json and posts/<key>.json (outputs.write_outputs)."""
         from ..outputs import write_outputs
 
-        return write_outputs(out, build.posts_json(), build.site.to_json())
+        return write_outputs(out, build.post_texts(), build.site.to_json())
 
     def watch_paths(self) -> list[Path]:
         """What `postkin build --watch` watches: the content folder and the generator's configuration."""
