@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,7 +141,17 @@ class Languages:
                    np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
 
 
-def compute(corpus: Corpus | list[Post], features: Features, settings: Settings) -> Build:
+@dataclass(frozen=True)
+class StageFunctions:
+    """The functions of the Topics and TagSuggestions stages, with find_topics's and tags.suggest's
+    signatures: a host that runs them elsewhere (postkin.distributed, on a Dask cluster) replaces them."""
+
+    topics: Callable[..., Topics] = find_topics
+    suggest: Callable[..., tags.TagSuggestions] = tags.suggest
+
+
+def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
+            functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O)."""
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
@@ -154,7 +164,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
         sims = similarity_stage.compute(posts, features, settings)
         related = related_posts(sims.related, listed_posts, settings.related_k,
                                 lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+        suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -162,7 +172,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.vectors, listed_posts, vocab, settings)
+    topics = functions.topics(posts, features.vectors, listed_posts, vocab, settings)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
@@ -178,7 +188,8 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings)
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
-        encoder: Encoder | None = None, progress: Progress | None = None) -> Build:
+        encoder: Encoder | None = None, progress: Progress | None = None,
+        functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
     settings.url_pattern), through the cache.
 
@@ -199,7 +210,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
         feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
                                        readers=True)
         corpus.store_parsed(cache)
-    build = compute(corpus, feats, settings)
+    build = compute(corpus, feats, settings, functions)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
                         seconds=time.perf_counter() - started)

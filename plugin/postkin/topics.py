@@ -127,18 +127,22 @@ class Topics:
     by_views: list[list[int]]
 
 
+def topic_count(listed: int, settings: Settings) -> int:
+    """Topics for `listed` posts: settings.clusters or default_k, at most half of them (with a warning)."""
+    k = settings.clusters or default_k(listed)
+    if settings.clusters and listed and k > max(1, listed // 2):
+        log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
+                    "at least two posts)", k, listed, max(1, listed // 2))
+        k = max(1, listed // 2)
+    return k
+
+
 def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
                 settings: Settings) -> Topics:
     """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k."""
-    from .tags import cluster_labels
-
     n = len(posts)
     published = np.flatnonzero(recommendable)
-    k = settings.clusters or default_k(len(published))
-    if settings.clusters and len(published) and k > max(1, len(published) // 2):
-        log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
-                    "at least two posts)", k, len(published), max(1, len(published) // 2))
-        k = max(1, len(published) // 2)
+    k = topic_count(len(published), settings)
     if len(published):
         clus = spherical_kmeans(vectors[published], k, seed=settings.seed)
         assignment = np.argmax(vectors @ clus.centroids.T, axis=1)  # drafts join their nearest cluster
@@ -147,6 +151,16 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
     else:
         assignment = np.zeros(n, dtype=np.int64)
         centroids = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+    return topics_of(posts, vectors, recommendable, vocab, settings, centroids, assignment)
+
+
+def topics_of(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
+              settings: Settings, centroids: np.ndarray, assignment: np.ndarray) -> Topics:
+    """The Topics of a clustering: centroids (k, d) unit rows, assignment (n,) int of every post;
+    labels from the tags, each topic's recommendable posts by date and by page views."""
+    from .tags import cluster_labels
+
+    published = np.flatnonzero(recommendable)
     labels = cluster_labels(centroids, vectors, vocab, np.where(recommendable, assignment, -1),
                             settings.cluster_label_tags)
     members: list[list[int]] = [[] for _ in range(len(centroids))]
