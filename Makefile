@@ -3,7 +3,7 @@
 # work on a fresh machine. `make test-fast` is the development loop: lint + the tests not marked slow.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test,pelican,tfhub,ann,readers,report,mkdocs,eleventy,astro
+EXTRAS ?= test,pelican,tfhub,ann,readers,report,mkdocs,eleventy,astro,distributed
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	python3 -m venv $(VENV)

@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if str(Path(__file__).resolve().parent) not in sys.path:  # last: benchmarks/distributed.py is not dask's
+    sys.path.append(str(Path(__file__).resolve().parent))
 import scale  # noqa: E402  (benchmarks/ is not a package)
 
 

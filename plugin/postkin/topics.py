@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -199,9 +200,34 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
+def topic_count(listed: int, settings: Settings) -> int:
+    """Topics for `listed` posts: settings.clusters or default_k, at most half of them (with a warning)."""
+    k = settings.clusters or default_k(listed)
+    if settings.clusters and listed and k > max(1, listed // 2):
+        log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
+                    "at least two posts)", k, listed, max(1, listed // 2))
+        k = max(1, listed // 2)
+    return k
+
+
+Fit = Callable[[np.ndarray, int, int, np.ndarray | None], np.ndarray]
+Nearest = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def kmeans_centroids(vectors: np.ndarray, k: int, seed: int, init: np.ndarray | None = None) -> np.ndarray:
+    """Centroids (k, d) unit rows of spherical k-means on vectors (m, d) (see spherical_kmeans)."""
+    return spherical_kmeans(vectors, k, seed=seed, init=init).centroids
+
+
+def nearest_topic(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(n,) int64: the centroid of largest inner product (cosine, for unit rows) of each row."""
+    return np.argmax(vectors @ centroids.T, axis=1).astype(np.int64)
+
+
 def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
-                settings: Settings, previous: TopicState | None = None, own: np.ndarray | None = None) -> Topics:
-    """The Topics stage over the recommendable posts (bool (n,)); k from settings.clusters or default_k.
+                settings: Settings, previous: TopicState | None = None, own: np.ndarray | None = None, *,
+                fit: Fit | None = None, nearest: Nearest | None = None) -> Topics:
+    """The Topics stage over the recommendable posts (bool (n,)); k from topic_count.
     `own`: (n, d) the encoder's own vectors when `vectors` are centred by language: what tells which posts
     changed (default: `vectors`). Centring moves every vector a little whenever one post is edited or
     added, so hashing the centred vectors counted every post as changed, refitted the topics and rewrote
@@ -211,16 +237,18 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
     topic, and k-means runs again only when more than TOPIC_DRIFT of the posts changed since the topics
     were fitted or k changes; a refit starts from the previous centroids and keeps each topic's id (and
     label, while its members stay similar) by matching old and new centroids (Hungarian assignment).
+
+    `fit` (vectors (m, d), k, seed, initial centroids or None -> centroids (k, d)) and `nearest`
+    (vectors (n, d), centroids (k, d) -> (n,) int) default to spherical_kmeans and an argmax here; a host
+    that runs them elsewhere (postkin.distributed, on a Dask cluster) passes its own.
     """
     from .tags import cluster_labels
 
+    fit = fit or kmeans_centroids
+    nearest = nearest or nearest_topic
     n = len(posts)
     published = np.flatnonzero(recommendable)
-    k = settings.clusters or default_k(len(published))
-    if settings.clusters and len(published) and k > max(1, len(published) // 2):
-        log.warning("clusters = %d is more than half of the %d listed posts; using %d topics (a topic needs "
-                    "at least two posts)", k, len(published), max(1, len(published) // 2))
-        k = max(1, len(published) // 2)
+    k = topic_count(len(published), settings)
     keys = [posts[i].slug for i in published]
     hashes = vector_hashes(keys, (vectors if own is None else own)[published])
     keep = previous is not None and previous.k == k and len(previous.centroids) > 0 \
@@ -235,13 +263,13 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
     else:
         warm = previous.centroids if previous is not None and previous.k == k and \
             previous.centroids.shape[1] == vectors.shape[1] else None
-        centroids = spherical_kmeans(vectors[published], k, seed=settings.seed, init=warm).centroids
+        centroids = fit(vectors[published], k, settings.seed, warm)
     if len(published):
-        assignment = np.argmax(vectors @ centroids.T, axis=1)  # drafts join their nearest cluster too
+        assignment = nearest(vectors, centroids)  # drafts join their nearest cluster too
         used = np.unique(assignment[published])
         if len(used) < len(centroids):  # a kept topic that lost every post is dropped
             centroids = centroids[used]
-            assignment = np.argmax(vectors @ centroids.T, axis=1)
+            assignment = nearest(vectors, centroids)
     members: list[list[int]] = [[] for _ in range(len(centroids))]
     for i in published:
         members[int(assignment[i])].append(int(i))
