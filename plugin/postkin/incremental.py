@@ -87,9 +87,13 @@ class Digests:
         return cls(digest(TEXT_FIELDS), digest(TAG_FIELDS), digest(META_FIELDS))
 
 
+# Settings that change where or how fast a build works, or what else it writes, not the contexts it makes.
+NOT_RESULTS = frozenset({"batch_size", "threads", "cache_dir", "strict", "report", "json_output", "incremental"})
+
+
 def settings_key(settings: Settings) -> str:
-    """A hash of every setting (a changed setting computes everything afresh)."""
-    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    """A hash of every setting that changes a build's results (a changed one computes everything afresh)."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in NOT_RESULTS}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -184,6 +188,8 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
     store = store_for(cache_dir, corpus) if cache is not None else None
     last = store.load() if store is not None and not full else None
     if last is not None and last.manifest.get("version") != STATE_VERSION:
+        log.info("%s: kept by another version of postkin; computing every stage, and keeping them anew",
+                 last.folder.parent)
         last = None
     if last is not None and not stages and last.manifest.get("fingerprint") == key:
         corpus.store_parsed(cache)

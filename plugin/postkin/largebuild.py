@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from . import largesite, lexical
+from . import largesite, lexical, similarity
 from . import tags as tags_module
 from .context import post_contexts, site_context, topic_lists
 from .features import embed, embed_text, link_edges
 from .languages import centre_with, group_offsets, language_groups, post_languages
 from .related import Related, related_posts
-from .similarity import CANDIDATES, LARGE_SITE, QE_K
+from .similarity import LARGE_SITE, QE_K
 from .state import Generation, Kept, pack_strings
 from .tags import Suggestion, rank_tags, tag_features
 
@@ -122,7 +122,7 @@ def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: Embedding
         **{f"tags.{k}": v for k, v in pack_strings(vocab_keys, "keys").items()},
         "tags.weights": model["weights"], "tags.mean": model["mean"], "tags.spread": np.asarray(model["spread"]),
         "offsets": group_offsets(feats.vectors, feats.groups) if feats.groups is not None else np.zeros((0, 0)),
-        "params": np.array([CANDIDATES, QE_K], np.int64),
+        "params": np.array([similarity.CANDIDATES, QE_K], np.int64),
     }
     languages = Languages.of(corpus, settings)
     arrays.update(_per_build(posts, feats.vectors, feats.centred, lsi.vectors, feats.languages,
@@ -266,6 +266,8 @@ def update(last: Generation, corpus: Corpus, settings: Settings, cache: Embeddin
     old_edges = sp.csr_matrix((np.asarray(last.array("edges.weight"))[ok], (er[ok], ec[ok])), shape=(n, n)) \
         if ok.any() else None
     c, qe_k = (int(v) for v in last.array("params"))
+    if min(c, n - 1) + 1 != last.array("cand.found").shape[1]:  # a site of fewer posts than CANDIDATES grew
+        return "the candidate lists' length changes with the number of posts"
     cand = largesite.Candidates(*(np.array(last.array(f"cand.{name}"), dtype=dtype) for name, dtype in (
         ("found", np.int64), ("kth", np.float32), ("mean", np.float64), ("std", np.float64), ("indptr", np.int64),
         ("indices", np.int64), ("f0", np.float64), ("wf", np.float64), ("nbr", np.int64))))

@@ -122,12 +122,16 @@ def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -
 class FusedSimilarity:
     """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
 
-    def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
-                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None,
+    def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int | None = None,
+                 backend: str = "auto", candidates: int | None = None, edges: Any = None,
                  keep_sum: bool = False, groups: np.ndarray | None = None, keys: list[str] | None = None) -> None:
         """`keep_sum`: keep the signals' summed z-scores (blogs only) for one later `plus`; `groups`:
         (n,) language group of each post (languages.language_groups), None or all zeros for one; `keys`:
-        each post's key, which picks the sample of a large site's row statistics (largesite.stats_sample)."""
+        each post's key, which picks the sample of a large site's row statistics (largesite.stats_sample);
+        `large_site`: above this many posts, candidate retrieval of `candidates` posts per post (default:
+        LARGE_SITE and CANDIDATES, read at each call)."""
+        large_site = LARGE_SITE if large_site is None else large_site
+        candidates = CANDIDATES if candidates is None else candidates
         self._options = (qe_k, large_site, backend, candidates, edges, groups)
         self.keys = keys
         self.engine: Any = None  # a large site's largesite.Candidates

@@ -106,7 +106,8 @@ class StateStore:
             arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                       for name in manifest["arrays"]}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.debug("%s: state not usable (%s); computing everything", folder, exc)
+            log.warning("%s: what the last build kept cannot be read (%s); computing every stage, and keeping "
+                        "them anew", folder, exc)
             return None
         return Generation(folder, manifest, arrays)
 
