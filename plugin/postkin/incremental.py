@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import operator
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -77,14 +78,15 @@ class Digests:
 
     @classmethod
     def of(cls, posts: list[Post]) -> Digests:
-        def digest(fields: tuple[str, ...]) -> np.ndarray:
-            out = np.empty((len(posts), 16), np.uint8)
-            for i, post in enumerate(posts):
-                text = repr(tuple(getattr(post, name) for name in fields)).encode("utf-8", "surrogatepass")
-                out[i] = np.frombuffer(hashlib.blake2b(text, digest_size=16).digest(), np.uint8)
-            return out
-
-        return cls(digest(TEXT_FIELDS), digest(TAG_FIELDS), digest(META_FIELDS))
+        groups = [operator.attrgetter(*fields) for fields in (TEXT_FIELDS, TAG_FIELDS, META_FIELDS)]
+        out = np.empty((3, len(posts), 16), np.uint8)
+        view = out.reshape(3, -1)
+        blake2b = hashlib.blake2b
+        for i, post in enumerate(posts):
+            for g, fields in enumerate(groups):
+                text = repr(fields(post)).encode("utf-8", "surrogatepass")
+                view[g, 16 * i:16 * i + 16] = np.frombuffer(blake2b(text, digest_size=16).digest(), np.uint8)
+        return cls(out[0], out[1], out[2])
 
 
 # Settings that change where or how fast a build works, or what else it writes, not the contexts it makes.
@@ -262,17 +264,25 @@ def _outputs_record(store: StateStore, out: Path) -> Path:
 
 
 def _listing(out: Path) -> dict[str, list[int]]:
-    """relative path -> [size, modification time ns] of every file under `out`."""
+    """relative path -> [size, modification time ns] of every file under `out` (symbolic links not
+    followed)."""
     found: dict[str, list[int]] = {}
-    base = Path(out)
-    for folder, _, files in os.walk(base):
-        for name in files:
-            path = Path(folder) / name
+    folders = [("", str(out))]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
             try:
-                stat = path.stat()
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
+                    continue
+                stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found[str(path.relative_to(base))] = [stat.st_size, stat.st_mtime_ns]
+            found[prefix + entry.name] = [stat.st_size, stat.st_mtime_ns]
     return found
 
 
