@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import controls as controls_stage
 from . import features as features_stage
 from . import similarity as similarity_stage
 from . import tags
@@ -65,6 +66,8 @@ class Stages:
     related: Related
     topics: Topics
     suggestions: tags.TagSuggestions
+    controls: controls_stage.Controls | None = None  # the editorial controls (None: none set)
+    languages: Languages | None = None
 
 
 @dataclass
@@ -150,12 +153,14 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     n = len(posts)
     listed_posts = recommendable(corpus)
     languages = Languages.of(corpus, settings)
-    vocab = tags.vocabulary(posts, listed_posts)
+    controls = controls_stage.of(posts, settings, listed_posts, base_path=corpus.base_path)  # issue #17
+    vocab = tags.vocabulary(posts, listed_posts, ignore=controls_stage.ignored_tag(settings))
     explained = None
     with one_blas_thread():
         sims = similarity_stage.compute(posts, features, settings)
         related = related_posts(sims.related, listed_posts, settings.related_k,
-                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
+                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
+                                controls=controls)
         suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
         if settings.signals:
             ok = related.idx >= 0
@@ -164,19 +169,21 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
+    topics = find_topics(posts, features.semantic, listed_posts if controls is None else controls.static, vocab,
+                         settings, previous=previous_topics)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
-                             tags_min_score=settings.tags_min_score)
+                             tags_min_score=settings.tags_min_score, controls=controls)
     build = Build(contexts, site_context(posts, features, topics),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
-        shown = [posts[i] for i in np.flatnonzero(listed_posts)]
+        may = listed_posts if controls is None else controls.candidates
+        shown = [posts[i] for i in np.flatnonzero(may)]
         build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
-                                       features.semantic[listed_posts])
+                                       features.semantic[may])
     return build
 
 
@@ -226,6 +233,7 @@ def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
 
     parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
              str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
+    parts += [part for part in [controls_stage.topics_fingerprint(settings)] if part]  # only when set: keys stay
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
@@ -259,7 +267,7 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     with open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
     use = listed(everything) & (np.arange(len(everything)) < len(others))
-    vocab = tags.vocabulary(everything, use)
+    vocab = tags.vocabulary(everything, use, ignore=controls_stage.ignored_tag(settings))
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
         sims = similarity_stage.compute(everything, feats, settings)
