@@ -188,13 +188,14 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
-        encoder: Encoder | None = None, progress: Progress | None = None) -> Build:
+        encoder: Encoder | None = None, progress: Progress | None = None, record: bool = True) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
     settings.url_pattern), through the cache.
 
     The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
-    no posts gives an empty Build without loading any model. Raises PostkinError (two posts with one
-    slug, an encoder that cannot load, a cache that fails).
+    no posts gives an empty Build without loading any model. With a cache, the build's record (diff.py:
+    what `postkin diff` compares) is kept there unless `record` is false. Raises PostkinError (two posts
+    with one slug, an encoder that cannot load, a cache that fails).
     """
     started = time.perf_counter()
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
@@ -220,6 +221,10 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
             data = state.to_bytes()
             if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
                 cache.put_derived(STATE_KIND, {state_key: data})
+        if cache is not None and record:  # issue #17: what `postkin diff` compares the next build with
+            from .diff import keep_record
+
+            keep_record(cache, build, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
                         seconds=time.perf_counter() - started)
