@@ -265,3 +265,28 @@ def test_the_lookup_names_posts_as_authors_write_them():
                           ("https://example.com/blog/2024/01/02/a/index.html", 0), ("/old-a", 0), ("posts/b", 1),
                           ("/b/", 1), ("c", None)]:
         assert lookup.find(ref) == expected, ref
+
+
+def test_eval_reports_how_full_the_lists_are_and_the_fused_scores_to_choose_a_threshold(tmp_path, fake_encoder):
+    content = make_blog(tmp_path)
+    config = tmp_path / "postkin.toml"
+
+    def evaluate(settings: str) -> tuple[dict, str]:
+        config.write_text(f'encoder = "fake"\nrelated_k = 3\ncache_dir = "{tmp_path / "cache"}"\n{settings}\n')
+        runs = [CliRunner().invoke(main, ["eval", str(content), "--config", str(config), "--no-baselines", *flag])
+                for flag in (["--json"], [])]
+        assert all(r.exit_code == 0 for r in runs), runs[0].output
+        return json.loads(runs[0].stdout), runs[1].stdout
+
+    data, table = evaluate("")
+    lists = data["related_lists"]
+    assert lists["k"] == 3 and lists["full_share"] == 1.0
+    q = lists["fused"]
+    assert q["p10"] <= q["p25"] <= q["median"] <= q["p75"] <= q["p90"]
+    assert lists["first_median"] >= lists["last_median"]
+    assert "related lists (related_k 3): 100.0% of posts have a full list; fused score of listed related posts: " \
+           f"p10 {q['p10']:.2f}" in table
+    cut, _ = evaluate(f"related_min_score = {q['median']}")
+    assert 0.0 < cut["related_lists"]["full_share"] < 1.0
+    assert cut["related_lists"]["fused"]["p10"] >= q["median"] - 0.001  # only scores above the threshold listed
+    assert cut["methods"][0]["related"] != data["methods"][0]["related"]  # Dice@4 scores the cut lists

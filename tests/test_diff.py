@@ -142,3 +142,28 @@ def test_a_pinned_or_fallback_entry_says_so():
     text = compare(old, new).text()
     assert '  related         + "B" at #1: pinned' in text
     assert '  related         + "C" at #2: fallback: newest of the topic' in text
+
+
+@pytest.mark.slow
+def test_the_action_appends_what_the_build_changed_to_the_job_summary(tmp_path, monkeypatch):
+    """The GitHub Action's steps, run locally (real bundled model): with diff-summary, a first run says in
+    one line that there is nothing to compare with, and a run after an edit appends the Markdown diff."""
+    from test_github_action import POSTS, LocalRunner
+
+    workspace = tmp_path / "workspace"
+    for name, (title, tags) in POSTS.items():
+        write_post(workspace / "blog" / "content", name, f'title: "{title}"\ntags: {tags}', f"\n{title}\n")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    runner = LocalRunner(workspace, tmp_path / "bin")
+    inputs = {"content": "blog/content", "output": "blog/data/postkin", "diff-summary": "true"}
+    runner.run(inputs)
+    assert summary.read_text().startswith("### postkin\n\nNo list changes to show: Error: ")
+    assert "no record of two builds of this site" in summary.read_text()
+    summary.unlink()
+    edited = workspace / "blog" / "content" / "grid.md"
+    edited.write_text(edited.read_text().replace("CSS grid for page layout", "PostgreSQL grid of partial indexes"))
+    runner.run(inputs)
+    text = summary.read_text()
+    assert text.startswith("### postkin: ") and "**[PostgreSQL grid of partial indexes](<" in text
+    assert "title \"CSS grid for page layout\" → \"PostgreSQL grid of partial indexes\"" in text
