@@ -43,6 +43,7 @@ POSTS = [
     ("2024-09-20-container.md", "Container queries", "[css]", "[frontend]", "css container queries layout"),
 ]
 NOW = dt.datetime(2024, 10, 1, tzinfo=dt.timezone.utc)
+SCHEMA = Path(__file__).resolve().parents[1] / "plugin" / "postkin" / "schema" / "postkin.schema.json"
 LISTS = ("related", "cluster_latest", "cluster_popular")
 
 
@@ -120,6 +121,12 @@ def test_a_pin_beats_an_exclusion_but_never_a_draft(tmp_path, fake_encoder):
     assert data["posts"]["explain"]["excluded"] == "postkin_recommend: false"
     assert len(data["posts"]["explain"]["related"]) == 3  # it keeps its own lists
     assert data["posts"]["wheels"]["draft"] is True and "excluded" not in data["posts"]["wheels"]
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed (pip install 'postkin[test]')")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(data, schema)  # pinned items and `excluded` are in the published schema
+    data["posts"]["grid"]["related"][0]["pinned"] = False
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
 
 
 @pytest.mark.parametrize("setting, gone", [
