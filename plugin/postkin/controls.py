@@ -38,10 +38,14 @@ The rules, in the order they win:
    dates. A post one half-life older needs ln 2 = 0.69 more fused score to rank the same. The prior only
    orders: the scores kept, and the threshold, are the fused scores themselves.
 7. The threshold: a related post whose fused score is below related_min_score is not listed. The fused
-   score is a sum of per-post z-scores (similarity.py): 0 is an average pair, and each signal adds about
-   1 per standard deviation above the post's mean; `postkin eval` prints its distribution over a blog's
-   related lists. A list left shorter than related_k is filled by related_fallback: nothing ('none'), or
-   the newest posts of the post's topic that its lists may show ('latest'), marked `fallback`.
+   score (similarity.py) is a sum over the signals of the pair's z-score among the post's pairs (0: an
+   average pair; each signal adds its number of standard deviations above the post's mean), plus half
+   the mean score of the pair's nearest neighbours (the diffusion step), so it grows with the number of
+   signals that agree. On 18F and efcl the listed related posts score 9.8 / 12.3 at the 10th percentile
+   and 15.5 / 18.5 at the median; `postkin eval` prints a blog's own distribution and the share of
+   posts whose list stays full. A list left shorter than related_k is filled by related_fallback:
+   nothing ('none'), or the newest posts of the post's topic that its lists may show ('latest'),
+   marked `fallback`.
 """
 
 from __future__ import annotations

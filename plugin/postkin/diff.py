@@ -331,11 +331,11 @@ def _list_lines(name: str, slug: str, before: dict[str, Any], after: dict[str, A
     lines = []
     for key, (rank, item) in now.items():
         if key not in was:
-            why = _why_entered(name, slug, key, item, before, after, old, new)
+            why = _why(name, slug, key, item, before, after, old, new, entered=True)
             lines.append(Line(name, "+", f"{{post}} at #{rank}" + (f": {why}" if why else ""), item))
     for key, (rank, item) in was.items():
         if key not in now:
-            why = _why_left(name, slug, key, before, after, old, new)
+            why = _why(name, slug, key, item, before, after, old, new, entered=False)
             lines.append(Line(name, "-", f"{{post}} (was #{rank})" + (f": {why}" if why else ""), item))
     kept_before = [k for k in was if k in now]
     kept_after = [k for k in now if k in was]
@@ -400,47 +400,33 @@ def _moved(a: Ranked | None, b: Ranked | None) -> str:
     return out
 
 
-def _why_entered(name: str, slug: str, key: str, item: dict[str, Any], before: dict[str, Any],
-                 after: dict[str, Any], old: Snapshot, new: Snapshot) -> str:
-    if item.get("pinned"):
+def _why(name: str, slug: str, key: str, item: dict[str, Any], before: dict[str, Any], after: dict[str, Any],
+         old: Snapshot, new: Snapshot, entered: bool) -> str:
+    """Why post `key` entered (or left) list `name` of post `slug`, '' when the snapshots cannot say."""
+    if entered and item.get("pinned"):
         return "pinned"
-    if item.get("fallback"):
+    if entered and item.get("fallback"):
         return "fallback: newest of the topic"
-    was = _state(old, key)
-    if was == "removed":
-        return "new post"
-    if was is not None:
-        return f"was {was}"
+    state = _state(old if entered else new, key)
+    if state == "removed":
+        return "new post" if entered else "post removed"
+    if state is not None:
+        return f"{'was' if entered else 'now'} {state}"
     if name in ("cluster_latest", "cluster_popular"):
         return _why_topic(key, before, after, old, new)
     if name != "related":
         return ""
-    a, b = _pair(old, slug, key), _pair(new, slug, key)
-    moved = _moved(a, b)
-    if a is not None:
-        return f"rose from #{a.rank}" + (f" ({moved})" if moved else "")
-    if old.depth and old.ranked is not None:
-        return f"was below #{old.depth}" + (f" ({moved})" if moved else "")
-    return moved
-
-
-def _why_left(name: str, slug: str, key: str, before: dict[str, Any], after: dict[str, Any], old: Snapshot,
-              new: Snapshot) -> str:
-    now = _state(new, key)
-    if now is not None:
-        return f"now {now}" if now != "removed" else "post removed"
-    if name in ("cluster_latest", "cluster_popular"):
-        return _why_topic(key, before, after, old, new)
-    if name != "related":
-        return ""
-    a, b = _pair(old, slug, key), _pair(new, slug, key)
-    moved = _moved(a, b)
-    if b is not None:
-        return f"fell to #{b.rank}" + (f" ({moved})" if moved else "")
-    if new.depth and new.ranked is not None:
-        cut = f" or under related_min_score {new.min_score}" if new.min_score is not None else ""
-        return f"fell below #{new.depth}{cut}"
-    return moved
+    moved = _moved(_pair(old, slug, key), _pair(new, slug, key))
+    other = old if entered else new  # where the post was before it entered, or went when it left
+    place = _pair(other, slug, key)
+    if place is not None:
+        text = f"rose from #{place.rank}" if entered else f"fell to #{place.rank}"
+    elif other.depth and other.ranked is not None:
+        cut = f" or under related_min_score {new.min_score}" if new.min_score is not None and not entered else ""
+        text = f"{'was' if entered else 'fell'} below #{other.depth}{cut}"
+    else:
+        return moved
+    return text + (f" ({moved})" if moved else "")
 
 
 def _why_topic(key: str, before: dict[str, Any], after: dict[str, Any], old: Snapshot, new: Snapshot) -> str:

@@ -208,8 +208,9 @@ class Settings:
         None, _optional_positive_float, "rank newer related posts higher: a post one half-life older needs "
         "ln 2 = 0.69 more fused score to rank the same (off by default)")
     related_min_score: float | None = _setting(
-        None, _optional_number, "related posts whose fused score (a sum of z-scores: `postkin eval` prints its "
-        "distribution) is below this are not listed; pins always are")
+        None, _optional_number, "related posts whose fused score (a sum of z-scores, 0 for an average pair; "
+        "`postkin eval` prints its distribution: 18F's listed posts score 9.8 at the 10th percentile) is below "
+        "this are not listed; pins always are")
     related_fallback: str = _setting(
         "none", _choice("none", "latest"),
         "what fills a related list that is shorter than related_k: 'none', or 'latest' (the newest posts of the "
