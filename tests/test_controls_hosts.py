@@ -110,3 +110,24 @@ def test_pelican_articles_pin_and_opt_out_in_their_metadata(tmp_path, fake_encod
         assert shown and not any(re.search(r"postgres-|python-2", href) for href in shown), name
     own = (root / "output" / "posts" / "python-2.html").read_text(encoding="utf-8")
     assert links(own, "related")  # opted out of other pages, not of its own lists
+
+
+def test_hugo_params_and_cascade_carry_the_controls(tmp_path, fake_encoder):
+    """Hugo 0.123+ puts custom front matter under `params`, and a section's `cascade` hands values to the
+    pages below it: postkin_pin and postkin_recommend work from both."""
+    from test_dialect_hugo import build, make_site
+
+    words = {"a": "python packaging wheels", "b": "python packaging pip", "c": "python wheels pip",
+             "d": "css grid layout", "e": "css flexbox layout"}
+    files = {f"posts/{k}.md": f"title: {k.upper()} {w}\ndate: 2024-01-0{n + 1}\ntags: [{w.split()[0]}]"
+             for n, (k, w) in enumerate(words.items())}
+    files["posts/a.md"] += "\nparams:\n  postkin_pin: [/posts/e/, posts/d.md]"
+    files["posts/notes/_index.md"] = "cascade:\n  params:\n    postkin_recommend: false"
+    files["posts/notes/n.md"] = "title: N python packaging wheels pip\ndate: 2024-02-01\ntags: [python]"
+    site = make_site(tmp_path / "site", 'baseURL = "https://example.org/"\ntitle = "T"\n', files)
+    (tmp_path / "postkin.toml").write_text('encoder = "fake"\nrelated_k = 3\n', encoding="utf-8")
+    data_dir, _ = build(site, tmp_path)
+    posts = json.loads((data_dir / "postkin.json").read_text())["posts"]
+    assert [item["slug"] for item in posts["a"]["related"]][:2] == ["e", "d"]
+    assert posts["n"]["excluded"] == "postkin_recommend: false"
+    assert all(item["slug"] != "n" for ctx in posts.values() for item in ctx["related"] + ctx["cluster_latest"])
