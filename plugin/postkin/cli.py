@@ -344,5 +344,62 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
                f"{time.perf_counter() - started:.2f} s", err=True)
 
 
+@main.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--last", is_flag=True, help="compare the last build with the one before it (run after `postkin build`)")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              help="text (default), or Markdown for a pull request or a GitHub job summary")
+@common
+def diff_command(paths: tuple[Path, ...], last: bool, fmt: str, config: Path | None, verbose: bool,
+                 **flags: Any) -> None:
+    """Show, per post, what entered and left its lists and why.
+
+    \b
+    postkin diff [SITE]          the site as it is now against its last build (nothing is written)
+    postkin diff [SITE] --last   the last build against the build before it
+    postkin diff OLD NEW         two output folders of `postkin build`
+    """
+    _setup_logging(verbose)
+    try:
+        from . import diff as differ
+
+        if len(paths) == 2:
+            if last:
+                raise click.UsageError("--last compares the builds a site's cache keeps: give one SITE")
+            old, new = differ.read_output(paths[0]), differ.read_output(paths[1])
+        elif len(paths) > 2:
+            raise click.UsageError("give a SITE, or two output folders OLD NEW")
+        else:
+            content = paths[0] if paths else Path(".")
+            old, new = _diff_snapshots(content, last, config, flags)
+        result = differ.compare(old, new)
+    except PostkinError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.markdown() if fmt == "markdown" else result.text(), nl=fmt != "markdown")
+
+
+def _diff_snapshots(content: Path, last: bool, config: Path | None, flags: dict[str, Any]) -> tuple[Any, Any]:
+    """(old, new) Snapshots of a site: its last build's record and the site now, or with `last` the two
+    records its cache keeps. Raises PostkinError when the cache keeps no record."""
+    from .dialects import find_site
+    from .diff import make_record, snapshot_of, stored_snapshots
+    from .pipeline import open_cache, read_site, run
+
+    settings = _settings(config, content, flags)
+    dialect = None if last and settings.cache_dir else find_site(content, settings)
+    cache_dir = dialect.cache_folder() if dialect is not None else Path(str(settings.cache_dir)).expanduser()
+    with open_cache(cache_dir if cache_dir.is_dir() else None) as cache:
+        previous, recorded = stored_snapshots(cache) if cache is not None else (None, None)
+    if recorded is None or (last and previous is None):
+        raise PostkinError(f"{cache_dir}: no record of {'two builds' if last else 'a build'} of this site; run "
+                           "`postkin build` (or the site's build with postkin's plugin) first")
+    if last or dialect is None:
+        return previous, recorded
+    corpus = read_site(dialect, settings)
+    _report_problems(corpus, content, settings.strict)
+    build = run(corpus, settings, cache_dir=corpus.cache_dir, record=False)
+    return recorded, snapshot_of(make_record(build, settings), "the site now")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

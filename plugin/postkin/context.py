@@ -21,6 +21,7 @@ import numpy as np
 from .tags import shown as shown_tags
 
 if TYPE_CHECKING:
+    from .controls import Controls
     from .corpus import Post
     from .features import Features
     from .related import Related
@@ -45,6 +46,8 @@ class PostItem:
     popularity: float | None = None  # page views, in "popular" lists only
     signals: dict[str, float] | None = None  # with the `signals` setting: the fused score and each signal's
     lang: str | None = None  # in "translations" only: the translation's language
+    pinned: bool = False  # in "related": the post's front matter pins this post (controls.py)
+    fallback: bool = False  # in "related": filled in by the related_fallback setting, not by similarity
 
     @classmethod
     def of(cls, post: Post, score: float | None = None, **extra: Any) -> PostItem:
@@ -64,6 +67,10 @@ class PostItem:
             out["popularity"] = self.popularity
         if self.lang is not None:
             out["lang"] = self.lang
+        if self.pinned:
+            out["pinned"] = True
+        if self.fallback:
+            out["fallback"] = True
         return out
 
 
@@ -108,10 +115,11 @@ class PostContext:
     cluster_latest: list[PostItem] = field(default_factory=list)
     cluster_popular: list[PostItem] = field(default_factory=list)
     suggested_tags: list[TagItem] = field(default_factory=list)
+    excluded: str = ""  # why a published post is listed on no other page (controls.py), '' when it may be
 
     def to_json(self) -> dict[str, Any]:
         """The context as in `posts/<slug>.json` and in `postkin.json`'s `posts`."""
-        return {
+        out = {
             "source": self.source, "slug": self.slug, "url": self.url, "title": self.title, "date": self.date,
             "draft": self.draft, "lang": self.lang,
             "translations": [item.to_json() for item in self.translations],
@@ -121,6 +129,9 @@ class PostContext:
             "cluster_popular": [item.to_json() for item in self.cluster_popular],
             "suggested_tags": [tag.to_json() for tag in self.suggested_tags],
         }
+        if self.excluded:
+            out["excluded"] = self.excluded
+        return out
 
 
 @dataclass
@@ -166,11 +177,13 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
                   suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
                   lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
-                  tags_min_score: float = 0.0) -> dict[str, PostContext]:
+                  tags_min_score: float = 0.0, controls: Controls | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
     may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
-    `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown."""
+    `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown;
+    `controls`: the build's editorial controls (controls.py), which filter the topic's lists, mark pins and
+    fill short related lists."""
     vectors = features.vectors
     n = len(posts)
     shown = np.ones(n, bool) if listed is None else listed
@@ -186,6 +199,8 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
         if lang_ids is not None:  # lists keep to the post's language
             by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
             by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
+        if controls is not None:  # kept for the fallback below: its candidates, not newer when asked
+            by_date, by_views = controls.allowed(i, by_date), controls.allowed(i, by_views)
         latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
         popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
         group = int(groups[i]) if groups is not None else -1
@@ -199,7 +214,12 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             if explained is not None:
                 signals = {"fused": round(float(s), 4),
                            **{name: round(float(cos[i, r]), 4) for name, cos in explained.items()}}
-            items.append(PostItem.of(posts[j], vectors[i] @ vectors[j], signals=signals))
+            items.append(PostItem.of(posts[j], vectors[i] @ vectors[j], signals=signals,
+                                     pinned=controls is not None and controls.is_pinned(i, int(j))))
+        if controls is not None:
+            taken = {int(j) for j in related.idx[i] if j >= 0}
+            items += [PostItem.of(posts[j], vectors[i] @ vectors[j], fallback=True)
+                      for j in controls.fallback_posts(i, by_date, taken, related.idx.shape[1] - len(items))]
         contexts[post.slug] = PostContext(
             source=post.source, slug=post.slug, url=post.url, title=post.title, date=_iso(post),
             draft=not bool(shown[i]), lang=post.lang,
@@ -210,6 +230,7 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             cluster_popular=[PostItem.of(posts[j], vectors[i] @ vectors[j], popularity=posts[j].popularity)
                              for j in popular],
             suggested_tags=[_tag_item(t, explained is not None) for t in shown_tags(suggestions[i], tags_min_score)],
+            excluded=controls.excluded[i] if controls is not None and shown[i] else "",
         )
     return contexts
 

@@ -185,6 +185,24 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
+# Front-matter keys of the editorial controls (controls.py): the posts listed first on this post's page, by
+# key, source path or URL; and `false`: this post is listed on no other page, but keeps its own lists.
+PIN_KEY = "postkin_pin"
+RECOMMEND_KEY = "postkin_recommend"
+
+
+def pins(metadata: Mapping[str, Any]) -> list[str]:
+    """The posts a post pins (`postkin_pin` in the lower-cased front matter: a list, one string, or a
+    comma-separated string), as written; [] when absent."""
+    return as_list(metadata.get(PIN_KEY))
+
+
+def recommended(metadata: Mapping[str, Any]) -> bool:
+    """False when the (lower-cased) front matter says `postkin_recommend: false`: the post may not be listed
+    on other pages."""
+    return truthy(metadata[RECOMMEND_KEY]) if RECOMMEND_KEY in metadata else True
+
+
 def opted_out(metadata: Mapping[str, Any]) -> bool:
     """`postkin: false` in the (lower-cased) front matter: the post is left out of postkin entirely."""
     return "postkin" in metadata and not truthy(metadata["postkin"])

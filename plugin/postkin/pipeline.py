@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import controls as controls_stage
 from . import features as features_stage
 from . import similarity as similarity_stage
 from . import tags
@@ -65,6 +66,8 @@ class Stages:
     related: Related
     topics: Topics
     suggestions: tags.TagSuggestions
+    controls: controls_stage.Controls | None = None  # the editorial controls (None: none set)
+    languages: Languages | None = None
 
 
 @dataclass
@@ -159,12 +162,14 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     n = len(posts)
     listed_posts = recommendable(corpus)
     languages = Languages.of(corpus, settings)
-    vocab = tags.vocabulary(posts, listed_posts)
+    controls = controls_stage.of(posts, settings, listed_posts, base_path=corpus.base_path)  # issue #17
+    vocab = tags.vocabulary(posts, listed_posts, ignore=controls_stage.ignored_tag(settings))
     explained = None
     with one_blas_thread():
         sims = similarity_stage.compute(posts, features, settings)
         related = related_posts(sims.related, listed_posts, settings.related_k,
-                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
+                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
+                                controls=controls)
         suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
         if settings.signals:
             ok = related.idx >= 0
@@ -173,31 +178,34 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = functions.topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
+    topics = functions.topics(posts, features.semantic, listed_posts if controls is None else controls.static,
+                              vocab, settings, previous=previous_topics)
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
-                             tags_min_score=settings.tags_min_score)
+                             tags_min_score=settings.tags_min_score, controls=controls)
     build = Build(contexts, site_context(posts, features, topics),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
-        shown = [posts[i] for i in np.flatnonzero(listed_posts)]
+        may = listed_posts if controls is None else controls.candidates
+        shown = [posts[i] for i in np.flatnonzero(may)]
         build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
-                                       features.semantic[listed_posts])
+                                       features.semantic[may])
     return build
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
-        encoder: Encoder | None = None, progress: Progress | None = None,
+        encoder: Encoder | None = None, progress: Progress | None = None, record: bool = True,
         functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
     settings.url_pattern), through the cache.
 
     The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
-    no posts gives an empty Build without loading any model. Raises PostkinError (two posts with one
-    slug, an encoder that cannot load, a cache that fails).
+    no posts gives an empty Build without loading any model. With a cache, the build's record (diff.py:
+    what `postkin diff` compares) is kept there unless `record` is false. Raises PostkinError (two posts
+    with one slug, an encoder that cannot load, a cache that fails).
     """
     started = time.perf_counter()
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
@@ -223,6 +231,10 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
             data = state.to_bytes()
             if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
                 cache.put_derived(STATE_KIND, {state_key: data})
+        if cache is not None and record:  # issue #17: what `postkin diff` compares the next build with
+            from .diff import keep_record
+
+            keep_record(cache, build, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
                         seconds=time.perf_counter() - started)
@@ -236,6 +248,7 @@ def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
 
     parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
              str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
+    parts += [part for part in [controls_stage.topics_fingerprint(settings)] if part]  # only when set: keys stay
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
@@ -269,7 +282,7 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     with open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
     use = listed(everything) & (np.arange(len(everything)) < len(others))
-    vocab = tags.vocabulary(everything, use)
+    vocab = tags.vocabulary(everything, use, ignore=controls_stage.ignored_tag(settings))
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
         sims = similarity_stage.compute(everything, feats, settings)

@@ -33,6 +33,8 @@ from ..metadata import (
     lower_keys,
     number,
     parse_date,
+    pins,
+    recommended,
     split_front_matter,
     truthy,
 )
@@ -305,6 +307,8 @@ class Dialect:
             ref=ref,
             publish_date=publish_date,
             expiry_date=expiry_date,
+            pins=pins(m),
+            recommend=recommended(m),
         )
 
     def date_of(self, doc: Document, *keys: str) -> dt.datetime | None:

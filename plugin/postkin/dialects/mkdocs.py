@@ -242,7 +242,36 @@ def posts_from_files(config: MkDocsConfig, files: Files, scope: str, settings: S
         post.slug = key
     posts = [post for _, post in found]
     check_unique_slugs(posts)
+    sources = {post.source for post in posts}
+    for file, post in found:  # a post's own `links:` that name posts lead its related posts (controls.py)
+        linked = [src for src in material_links(file.page, files) if src in sources and src != post.source]
+        post.pins = list(dict.fromkeys([*linked, *post.pins]))
     return PageRead(posts, {post.slug: file for file, post in found}, problems)
+
+
+def material_links(page: Any, files: Files) -> list[str]:
+    """The pages a Material post's `links:` front matter names (Material 9.7+), in order, nested sections
+    walked: each as the source path of the page it names (relative to docs_dir, as Material resolves it;
+    an anchor `#...` is dropped), or its URL when it names no file (an address elsewhere, or an entry
+    Material has already turned into a page's URL)."""
+    links = getattr(getattr(page, "config", None), "links", None)
+    out: list[str] = []
+    stack = list(reversed(getattr(links, "items", None) or []))
+    while stack:
+        item = stack.pop()
+        children = getattr(item, "children", None)
+        if children:
+            stack.extend(reversed(children))
+            continue
+        url = str(getattr(item, "url", "") or "")
+        if not url:
+            continue
+        parts = urlsplit(url)
+        linked = None if parts.scheme or parts.netloc else files.get_file_from_path(unquote(parts.path).lstrip("/"))
+        if linked is None and not (parts.scheme or parts.netloc):  # already resolved to the page's URL
+            linked = next((f for f in files.documentation_pages() if f.url == parts.path.lstrip("/")), None)
+        out.append(linked.src_uri if linked is not None else url)
+    return out
 
 
 def _page_source(file: File) -> tuple[str, dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 from ..corpus import Post
 from ..errors import PostkinError
 from ..links import all_aliases, extract_links
-from ..metadata import as_list, lower_keys, number, opted_out
+from ..metadata import as_list, lower_keys, number, opted_out, pins, recommended
 from ..outputs import write_outputs
 from ..pipeline import Build, Stats
 from ..pipeline import run as run_pipeline
@@ -155,6 +155,8 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
         lang=str(getattr(article, "lang", "") or ""),
         # Pelican's translations are the articles sharing a slug in other languages
         translation_key=str(getattr(article, "slug", "") or ""),
+        pins=pins(metadata),
+        recommend=recommended(metadata),
     )
 
 
