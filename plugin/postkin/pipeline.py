@@ -33,6 +33,7 @@ from .features import Features, Progress
 from .popularity import apply_popularity
 from .related import Related, related_posts
 from .settings import Settings
+from .timing import stage
 from .topics import STATE_KIND, Topics, TopicState, find_topics
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Stats:
     indexed: int = 0  # posts tokenised now for the lexical index (text changed or new)
     indexed_cached: int = 0  # posts whose token counts came from the cache
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (timing.stage)
 
 
 @dataclass
@@ -152,11 +154,18 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     languages = Languages.of(corpus, settings)
     vocab = tags.vocabulary(posts, listed_posts)
     explained = None
+    times: dict[str, float] = {}
     with one_blas_thread():
-        sims = similarity_stage.compute(posts, features, settings)
-        related = related_posts(sims.related, listed_posts, settings.related_k,
-                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-        suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+        with stage("similarity", times):
+            sims = similarity_stage.compute(posts, features, settings)
+        with stage("related", times) as notes:
+            related = related_posts(sims.related, listed_posts, settings.related_k,
+                                    lang_ids=languages.lang_ids if languages.same else None,
+                                    groups=languages.groups)
+            notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
+        with stage("tags", times) as notes:
+            suggestions = tags.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+            notes.append(f"{len(vocab.keys)} tags in the blog's vocabulary")
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -164,12 +173,14 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
+    with stage("topics", times) as notes:
+        topics = find_topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics)
+        notes.append(f"{len(topics.centroids)} topics")
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
                              tags_min_score=settings.tags_min_score)
-    build = Build(contexts, site_context(posts, features, topics),
+    build = Build(contexts, site_context(posts, features, topics), stats=Stats(stages=times),
                   stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
@@ -190,6 +201,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     slug, an encoder that cannot load, a cache that fails).
     """
     started = time.perf_counter()
+    times: dict[str, float] = {}
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
     check_unique_slugs(posts)
@@ -199,8 +211,11 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
-                                       readers=True)
+        with stage("features", times) as notes:
+            feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                           readers=True)
+            notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
+            notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
         corpus.store_parsed(cache)
         state_key = _topics_key(corpus, feats, settings)
         previous, stored = None, None
@@ -215,7 +230,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
                 cache.put_derived(STATE_KIND, {state_key: data})
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, stages={**times, **build.stats.stages})
     return build
 
 
@@ -232,10 +247,26 @@ def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
 def read_site(dialect: Dialect, settings: Settings) -> Corpus:
     """The Corpus of a site, read by its dialect through the cache of parsed posts, with page views from
     the popularity file. Raises PostkinError (a configuration or popularity file that cannot be read)."""
-    with open_cache(dialect.cache_folder()) as cache:
+    with stage("reading") as notes, open_cache(dialect.cache_folder()) as cache:
         corpus = dialect.read(cache)
+        notes.append(describe_read(corpus))
     apply_popularity(corpus.posts, settings)
     return corpus
+
+
+def describe_read(corpus: Corpus) -> str:
+    """What reading a site found, for --verbose: "508 posts (3 drafts), 1 unreadable, 2 not posts, 1 opted out
+    (a jekyll site)"."""
+    drafts = sum(1 for p in corpus.posts if p.draft)
+    parts = [f"{len(corpus.posts)} posts" + (f" ({drafts} drafts)" if drafts else "")]
+    if corpus.problems:
+        parts.append(f"{len(corpus.problems)} unreadable")
+    if corpus.not_posts:
+        parts.append(f"{len(corpus.not_posts)} not posts")
+    if corpus.opted_out:
+        parts.append(f"{corpus.opted_out} opted out")
+    kind = "a generic folder of posts" if corpus.dialect == "generic" else f"a {corpus.dialect} site"
+    return f"{', '.join(parts)} ({kind})"
 
 
 def read_folder(given: Path, settings: Settings) -> Corpus:
@@ -256,14 +287,17 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     """Suggested tags for `targets` (new or edited posts), learnt from the tags of `others` (the rest of
     the blog, drafts left out), with the same features and fused similarity as a build."""
     everything = others + targets
-    with open_cache(cache_dir) as cache:
+    with stage("features") as notes, open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
+        notes.append(f"embedded {feats.embedded} now, {len(everything) - feats.embedded} from cache")
     use = listed(everything) & (np.arange(len(everything)) < len(others))
     vocab = tags.vocabulary(everything, use)
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
-        sims = similarity_stage.compute(everything, feats, settings)
-        suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
+        with stage("similarity"):
+            sims = similarity_stage.compute(everything, feats, settings)
+        with stage("tags"):
+            suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
     return suggestions[len(others):]
 
 
