@@ -310,7 +310,7 @@ def test_the_cli_reads_the_same_pages_as_the_plugin(blog, tmp_path):
         """)
     result = CliRunner().invoke(main, ["suggest-tags", str(new), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "frontend" in [t["tag"] for t in json.loads(result.output)[str(new)]]
+    assert "frontend" in [t["tag"] for t in json.loads(result.stdout)[str(new)]["suggested_tags"]]
 
 
 def test_the_cli_reads_urls_and_titles_as_material_with_other_blog_options(tmp_path, fake_encoder):
