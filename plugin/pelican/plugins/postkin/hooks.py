@@ -18,8 +18,8 @@ from pelican.generators import ArticlesGenerator
 from pelican.log import console
 
 from postkin import __version__
-from postkin.errors import PostkinError
 from postkin.context import SiteContext
+from postkin.errors import PostkinError
 from postkin.hosts.pelican import SiteResults, linked_site, log, resolve_settings, run
 from postkin.pelican_writer import IncrementalWriter, check_pelican
 from postkin.readers.browser import PELICAN_FILES, write_browser_files
