@@ -176,10 +176,11 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path) 
     results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()))
     with stage("writing") as notes:
         written, removed = dialect.write_data(out, results)
-        if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
-            from .readers.browser import write_browser_files
+        if results.recommend is not None:  # issue #19: "Recommended for you", where the site serves files as is
+            from .readers.browser import write_for_site
 
-            written += write_browser_files(out, results.recommend)
+            browser_written, browser_removed = write_for_site(dialect.browser_dir(), out, results.recommend)
+            written, removed = written + browser_written, removed + browser_removed
         notes.append(f"{written} files written, {removed} removed in {out}")
     if settings.report:  # from this build's own stage values: nothing embedded or compared again
         from .report.glue import write_report

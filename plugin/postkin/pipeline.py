@@ -265,7 +265,8 @@ def describe_read(corpus: Corpus) -> str:
         parts.append(f"{len(corpus.not_posts)} not posts")
     if corpus.opted_out:
         parts.append(f"{corpus.opted_out} opted out")
-    kind = "a generic folder of posts" if corpus.dialect == "generic" else f"a {corpus.dialect} site"
+    article = "an" if corpus.dialect[:1] in "aeiou" else "a"
+    kind = "a generic folder of posts" if corpus.dialect == "generic" else f"{article} {corpus.dialect} site"
     return f"{', '.join(parts)} ({kind})"
 
 

@@ -190,8 +190,9 @@ class Settings:
         "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
     recommend_for_you: bool = _setting(
         False, _bool,
-        "write the vectors file and script of 'Recommended for you' (Pelican and MkDocs: postkin/vectors.json and "
-        "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
+        "write the vectors file and script of 'Recommended for you' (postkin/vectors.json and postkin/recommend.js: "
+        "Pelican and MkDocs in the output, postkin build in the folder the generator copies as is; a plain "
+        "folder of posts: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",

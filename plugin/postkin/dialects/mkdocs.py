@@ -435,6 +435,11 @@ class MkDocsDialect(Dialect):
         site.config = {"mkdocs": config, "scope": plugin_scope(config)}
         return site
 
+    def browser_dir(self) -> Path:
+        """The docs folder: MkDocs copies its files that are not pages into the site as they are (in a real
+        build the plugin also writes the same two files into site_dir)."""
+        return Path(self.site.config["mkdocs"].docs_dir)
+
     def post(self, doc: Document) -> Post | None:
         """One file as the plugin would read it (for `postkin suggest-tags`: a new or edited post, read from
         its bytes, without running MkDocs). Its URL is left empty: Material makes it only during a build."""
