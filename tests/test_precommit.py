@@ -241,7 +241,7 @@ def test_plain_git_hook_on_a_real_commit(tmp_path):
     assert failed.returncode == 1, said
     assert "content/2024-02-01-wheels.md: suggested tags: " in said
     assert "has 0 tag(s), needs at least 1; add 1, e.g. " in said
-    assert "README" not in said
+    assert "README.md: not a post: no front matter" in said  # one line saying so, no suggestions
 
     env["POSTKIN_HOOK_ARGS"] = "--content content --add 2"
     fixed = subprocess.run(commit, cwd=root, capture_output=True, text=True, env=env, timeout=600)
