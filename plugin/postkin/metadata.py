@@ -139,7 +139,10 @@ def as_list(value: Any, separator: str | None = ",") -> list[str]:
     """Tags or categories as a list of distinct strings, in the author's order and spelling.
 
     Accepts a list, a single string, or a string of several split on `separator` (',' by default;
-    None keeps the string whole, as Hugo and Eleventy do; ' ' splits on white space, as Jekyll does).
+    None keeps the string whole, as Hugo's taxonomies and Astro's schemas do; ' ' splits on white
+    space, as Jekyll does). Each item is stripped. Eleventy 3 also splits a string on ',' but keeps the
+    spaces around each tag (`TemplateData.getCleanedTagsImmutable`: "a, b" is "a" and " b"); its
+    dialect reads tags with `dialects.eleventy.clean_tags`, not with this function.
     """
     if value is None:
         return []

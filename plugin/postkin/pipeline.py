@@ -34,6 +34,7 @@ from .features import Features, Progress
 from .popularity import apply_popularity
 from .related import Related, related_posts
 from .settings import Settings
+from .timing import stage
 from .topics import STATE_KIND, Topics, TopicState, find_topics
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Stats:
     indexed: int = 0  # posts tokenised now for the lexical index (text changed or new)
     indexed_cached: int = 0  # posts whose token counts came from the cache
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (timing.stage)
 
 
 @dataclass
@@ -165,12 +167,18 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     controls = controls_stage.of(posts, settings, listed_posts, base_path=corpus.base_path)  # issue #17
     vocab = tags.vocabulary(posts, listed_posts, ignore=controls_stage.ignored_tag(settings))
     explained = None
+    times: dict[str, float] = {}
     with one_blas_thread():
-        sims = similarity_stage.compute(posts, features, settings)
-        related = related_posts(sims.related, listed_posts, settings.related_k,
-                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
-                                controls=controls)
-        suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+        with stage("similarity", times):
+            sims = similarity_stage.compute(posts, features, settings)
+        with stage("related", times) as notes:
+            related = related_posts(sims.related, listed_posts, settings.related_k,
+                                    lang_ids=languages.lang_ids if languages.same else None,
+                                    groups=languages.groups, controls=controls)
+            notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
+        with stage("tags", times) as notes:
+            suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+            notes.append(f"{len(vocab.keys)} tags in the blog's vocabulary")
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -178,13 +186,16 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = functions.topics(posts, features.semantic, listed_posts if controls is None else controls.static,
-                              vocab, settings, previous=previous_topics)
+    with stage("topics", times) as notes:
+        topics = functions.topics(posts, features.semantic,
+                                  listed_posts if controls is None else controls.static, vocab, settings,
+                                  previous=previous_topics)
+        notes.append(f"{len(topics.centroids)} topics")
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
                              tags_min_score=settings.tags_min_score, controls=controls)
-    build = Build(contexts, site_context(posts, features, topics),
+    build = Build(contexts, site_context(posts, features, topics), stats=Stats(stages=times),
                   stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages))
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
@@ -208,6 +219,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     with one slug, an encoder that cannot load, a cache that fails).
     """
     started = time.perf_counter()
+    times: dict[str, float] = {}
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
     check_unique_slugs(posts)
@@ -217,8 +229,11 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
-                                       readers=True)
+        with stage("features", times) as notes:
+            feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                           readers=True)
+            notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
+            notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
         corpus.store_parsed(cache)
         state_key = _topics_key(corpus, feats, settings)
         previous, stored = None, None
@@ -237,7 +252,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
             keep_record(cache, build, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, stages={**times, **build.stats.stages})
     return build
 
 
@@ -255,10 +270,27 @@ def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
 def read_site(dialect: Dialect, settings: Settings) -> Corpus:
     """The Corpus of a site, read by its dialect through the cache of parsed posts, with page views from
     the popularity file. Raises PostkinError (a configuration or popularity file that cannot be read)."""
-    with open_cache(dialect.cache_folder()) as cache:
+    with stage("reading") as notes, open_cache(dialect.cache_folder()) as cache:
         corpus = dialect.read(cache)
+        notes.append(describe_read(corpus))
     apply_popularity(corpus.posts, settings)
     return corpus
+
+
+def describe_read(corpus: Corpus) -> str:
+    """What reading a site found, for --verbose: "508 posts (3 drafts), 1 unreadable, 2 not posts, 1 opted out
+    (a jekyll site)"."""
+    drafts = sum(1 for p in corpus.posts if p.draft)
+    parts = [f"{len(corpus.posts)} posts" + (f" ({drafts} drafts)" if drafts else "")]
+    if corpus.problems:
+        parts.append(f"{len(corpus.problems)} unreadable")
+    if corpus.not_posts:
+        parts.append(f"{len(corpus.not_posts)} not posts")
+    if corpus.opted_out:
+        parts.append(f"{corpus.opted_out} opted out")
+    article = "an" if corpus.dialect[:1] in "aeiou" else "a"
+    kind = "a generic folder of posts" if corpus.dialect == "generic" else f"{article} {corpus.dialect} site"
+    return f"{', '.join(parts)} ({kind})"
 
 
 def read_folder(given: Path, settings: Settings) -> Corpus:
@@ -279,14 +311,17 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     """Suggested tags for `targets` (new or edited posts), learnt from the tags of `others` (the rest of
     the blog, drafts left out), with the same features and fused similarity as a build."""
     everything = others + targets
-    with open_cache(cache_dir) as cache:
+    with stage("features") as notes, open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
+        notes.append(f"embedded {feats.embedded} now, {len(everything) - feats.embedded} from cache")
     use = listed(everything) & (np.arange(len(everything)) < len(others))
     vocab = tags.vocabulary(everything, use, ignore=controls_stage.ignored_tag(settings))
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
-        sims = similarity_stage.compute(everything, feats, settings)
-        suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
+        with stage("similarity"):
+            sims = similarity_stage.compute(everything, feats, settings)
+        with stage("tags"):
+            suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
     return suggestions[len(others):]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+_log = logging.getLogger("postkin")
 
 EMBED_FIELDS = ("title", "lede", "headings", "body")
 # Nearest-neighbour backends (postkin.neighbours and postkin.ann register exactly these).
@@ -241,8 +244,9 @@ class Settings:
         "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
     recommend_for_you: bool = _setting(
         False, _bool,
-        "write the vectors file and script of 'Recommended for you' (Pelican and MkDocs: postkin/vectors.json and "
-        "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
+        "write the vectors file and script of 'Recommended for you' (postkin/vectors.json and postkin/recommend.js: "
+        "Pelican and MkDocs in the output, postkin build in the folder the generator copies as is; a plain "
+        "folder of posts: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
@@ -401,6 +405,7 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
     """
     settings = Settings()
     base_dir: Path | None = None
+    given = config
     if config is None and search_from is not None:
         config = find_config(search_from.resolve())
     if config is not None:
@@ -409,6 +414,18 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
         values, source = read_config_file(config)
         base_dir = config.resolve().parent
         settings = Settings.from_mapping(values, source, base_dir=base_dir)
+    if given is None and search_from is not None and settings.generator in ("auto", "mkdocs") and \
+            (overrides or {}).get("generator") in (None, "auto", "mkdocs"):
+        # An MkDocs site with the postkin plugin: its options in mkdocs.yml are the site's settings, for the
+        # command line as for `mkdocs build` (a settings file given with --config still wins).
+        from .dialects.mkdocs import plugin_settings
+
+        found = plugin_settings(search_from)
+        if found is not None:
+            if config is not None:
+                _log.warning("%s: not read: %s configures the postkin plugin, and its options there are this "
+                             "site's settings (move them to mkdocs.yml, or pass --config)", config, found[1])
+            settings, base_dir = found[0], found[1].resolve().parent
     if overrides:
         # paths given on the command line are relative to the working directory, as shells expect
         settings = Settings.from_mapping({k: v for k, v in overrides.items() if v is not None}, "command line",

@@ -251,6 +251,16 @@ class Dialect:
 
         return write_outputs(out, build.posts_json(), build.site.to_json())
 
+    def browser_dir(self) -> Path | None:
+        """The folder `postkin build` writes the files a reader's browser loads for "Recommended for you"
+        (setting recommend_for_you) into, as `postkin/vectors.json` and `postkin/recommend.js`: one the
+        generator copies into the built site as it is, so they are served at `<base path>/postkin/`.
+        None (a plain folder of posts, whose generator postkin does not know; Pelican, whose plugin writes
+        them into the output itself): the data folder, as postkin-vectors.json and postkin-recommend.js,
+        for the user to serve. Never a data folder a generator reads: Eleventy runs a `.js` file there and
+        Jekyll loads the vectors as site data."""
+        return None
+
     def watch_paths(self) -> list[Path]:
         """What `postkin build --watch` watches: the content folder and the generator's configuration."""
         paths = [Path(self.site.content)]

@@ -628,6 +628,10 @@ class HugoDialect(Dialect):
         """`<site>/data/postkin` (Hugo's dataDir): read as `hugo.Data.postkin`."""
         return self.site.root / self.hugo.data_dir / "postkin"
 
+    def browser_dir(self) -> Path:
+        """`<site>/static` (the first of Hugo's staticDir): copied to the root of the site."""
+        return self.site.root / self.hugo.static_dir
+
     def write_data(self, out: Path, build: Build) -> tuple[int, int]:
         """postkin.json and posts/<key>.json as every generator gets them, plus `pages.json`: language ->
         `.Path` -> the key under `hugo.Data.postkin.posts`, so the partial finds a page's data from the

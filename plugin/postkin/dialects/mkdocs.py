@@ -335,6 +335,30 @@ def plugin_scope(config: MkDocsConfig) -> str:
     return "blog"
 
 
+def plugin_settings(start: Path) -> tuple[Settings, Path] | None:
+    """The settings the postkin plugin of the MkDocs site at or above `start` reads (its options in
+    mkdocs.yml, validated and with paths resolved by the plugin's own configuration class), and that
+    mkdocs.yml; None when the site found is not an MkDocs site, its mkdocs.yml does not list the plugin, or
+    MkDocs is not installed (the dialect then says so). `postkin build / eval / report / suggest-tags` use
+    these, so the command line and `mkdocs build` compute the same lists. Raises PostkinError when
+    mkdocs.yml does not load (a misspelt option: MkDocs' own one-line message)."""
+    from . import locate
+
+    found = locate(start)
+    if found is None or found[0] is not MkDocsDialect:
+        return None
+    try:
+        import mkdocs  # noqa: F401
+    except ImportError:
+        return None
+    config_file = found[2]
+    config = load_mkdocs_config(config_file)
+    for name, plugin in config.plugins.items():
+        if name.split(" #")[0] == PLUGIN_NAME and getattr(plugin.config, "settings", None) is not None:
+            return plugin.config.settings, config_file
+    return None
+
+
 @dataclass
 class PreparedSite:
     """A loaded MkDocs site after MkDocs' steps up to the navigation (see `prepare`)."""
@@ -439,6 +463,11 @@ class MkDocsDialect(Dialect):
                     base_path=urlsplit(config.site_url or "").path or "", build_future=True, build_expired=True)
         site.config = {"mkdocs": config, "scope": plugin_scope(config)}
         return site
+
+    def browser_dir(self) -> Path:
+        """The docs folder: MkDocs copies its files that are not pages into the site as they are (in a real
+        build the plugin also writes the same two files into site_dir)."""
+        return Path(self.site.config["mkdocs"].docs_dir)
 
     def post(self, doc: Document) -> Post | None:
         """One file as the plugin would read it (for `postkin suggest-tags`: a new or edited post, read from
