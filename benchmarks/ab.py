@@ -9,7 +9,7 @@ warm build with nothing changed, and a warm build after appending a sentence to 
 after changing one post's title. Every build is a whole process (`python -m postkin.cli build`),
 timed wall-clock. The corpus is copied once; the original is never written.
 
-Prints {"kind", "side", "median_s", "min_s", "max_s", "median_cpu_s", "runs"} per build kind and side,
+Prints {"kind", "side", "median_s", "min_s", "max_s", "median_cpu_s", "peak_mb", "runs"} per build kind and side,
 then {"kind", "b_over_a", "cpu_b_over_a"} (ratios of the medians). On a shared machine the CPU seconds
 (user + system of the build process) vary less than wall time.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -41,18 +40,20 @@ def _plugin_dir(spec: str, scratch: Path) -> Path:
     return target / "plugin"
 
 
-def _build(plugin: Path, content: Path, out: Path, cache: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds user + system) of one whole build process."""
+def _build(plugin: Path, content: Path, out: Path, cache: Path) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds user + system, peak resident MB) of one whole build process."""
     env = {**os.environ, "PYTHONPATH": str(plugin)}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "postkin.cli", "build", str(content), "--out", str(out),
-                             "--cache-dir", str(cache)], env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(f"build failed ({plugin}): {result.stderr[-2000:]}")
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "postkin.cli", "build", str(content), "--out", str(out),
+                                 "--cache-dir", str(cache)], env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # this process's own rusage, peak memory included
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"build failed ({plugin}): {err.read()[-2000:].decode(errors='replace')}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             sides[side] = _plugin_dir(spec, scratch)
             if sides[side].parent.parent == scratch:
                 worktrees.append(sides[side].parent)
-        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        times: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for r in range(args.rounds):
             for side in (("a", "b") if r % 2 == 0 else ("b", "a")):
                 work = scratch / f"work-{side}"
@@ -92,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
                 times.setdefault(("warm_title_edit", side), []).append(_build(plugin, content, out, cache))
         medians, cpu = {}, {}
         for (kind, side), values in sorted(times.items()):
-            walls = [w for w, _ in values]
+            walls = [w for w, _, _ in values]
             medians[(kind, side)] = statistics.median(walls)
-            cpu[(kind, side)] = statistics.median(c for _, c in values)
+            cpu[(kind, side)] = statistics.median(c for _, c, _ in values)
             print(json.dumps({"kind": kind, "side": side, "median_s": round(medians[(kind, side)], 3),
                               "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
-                              "median_cpu_s": round(cpu[(kind, side)], 3), "runs": len(values)}))
+                              "median_cpu_s": round(cpu[(kind, side)], 3),
+                              "peak_mb": round(max(m for _, _, m in values)), "runs": len(values)}))
         for kind in sorted({k for k, _ in times}):
             print(json.dumps({"kind": kind, "b_over_a": round(medians[(kind, "b")] / medians[(kind, "a")], 3),
                               "cpu_b_over_a": round(cpu[(kind, "b")] / cpu[(kind, "a")], 3)}))
