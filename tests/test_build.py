@@ -229,8 +229,9 @@ def test_suggest_tags_for_a_new_post(small_blog, tmp_path, fake_encoder):
     readme.write_text("# not a post\n")
     result = run("suggest-tags", str(new), str(readme), "--content", str(small_blog),
                  "--config", str(tmp_path / "postkin.toml"), "--cache-dir", str(tmp_path / "cache"))
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{new}: suggested tags: ") and "packaging (" in lines[0]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{new}: suggested tags: ") and "packaging (" in lines[0]
+    assert lines[1] == f"{readme}: not a post: no front matter (--- or +++)"
 
 
 

@@ -127,8 +127,8 @@ def test_posts_are_dated_files_in_posts_folders_and_nothing_else(tmp_path, fake_
                                   "_posts/2024-1-9-short.md", "_posts/sub/2024-01-18-in-subfolder.md",
                                   "travel/_posts/2024-01-09-lisbon.md"]
     posts, output = build(site, tmp_path)
-    assert "_posts/notdated.md: in _posts but its name has no date (YYYY-MM-DD-title.md): Jekyll ignores it" in output
-    assert "_posts/README.md: in _posts but its name has no date" in output
+    assert "_posts/notdated.md: not a post: in _posts but its name has no date (YYYY-MM-DD-title.md): Jekyll ignores it" in output
+    assert "_posts/README.md: not a post: in _posts but its name has no date" in output
     assert "README" not in json.dumps(list(posts)) and "skipped" not in output
     assert read(site)["_posts/2024-01-03-no-front-matter.md"].title == "No Front Matter"
 

@@ -290,14 +290,23 @@ def test_titles_with_markup_are_text_and_links_come_first(blog, tmp_path):
     assert html_text.count('class="postkin__item postkin__item--pinned"') == 2
 
 
-def test_the_cli_reads_the_same_pages_as_the_plugin(blog, tmp_path):
+def test_the_cli_reads_the_same_pages_and_options_as_the_plugin(blog, tmp_path):
+    """The plugin's options in mkdocs.yml are the settings of `postkin build` too (encoder, cache folder,
+    tags_min_score here); a postkin.toml beside it would make them disagree, so it is not read, and said."""
     build_site(blog)
     plugin = json.loads((tmp_path / "json" / "postkin.json").read_text())
-    (blog / "postkin.toml").write_text(f'encoder = "fake"\ntags_min_score = 0.0\ncache_dir = "{tmp_path / "cache"}"\n', encoding="utf-8")
+    (blog / "postkin.toml").write_text('related_k = 1\ntags_min_score = 0.9\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["build", str(blog), "--out", str(tmp_path / "cli")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert (f"postkin: warning: {blog / 'postkin.toml'}: not read: {blog / 'mkdocs.yml'} configures the postkin "
+            "plugin, and its options there are this site's settings") in result.stderr
     cli = json.loads((tmp_path / "cli" / "postkin.json").read_text())
     assert cli == plugin
+    (blog / "postkin.toml").unlink()
+    flags = CliRunner().invoke(main, ["build", str(blog), "--out", str(tmp_path / "flags"), "--related-k", "1"])
+    assert flags.exit_code == 0 and "warning" not in flags.stderr
+    posts = json.loads((tmp_path / "flags" / "postkin.json").read_text())["posts"]
+    assert max(len(p["related"]) for p in posts.values()) == 1  # flags still win
     assert "14 posts" in result.output
     new = write(blog / "docs" / "blog" / "posts" / "new.md", """
         ---
@@ -310,7 +319,7 @@ def test_the_cli_reads_the_same_pages_as_the_plugin(blog, tmp_path):
         """)
     result = CliRunner().invoke(main, ["suggest-tags", str(new), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "frontend" in [t["tag"] for t in json.loads(result.output)[str(new)]]
+    assert "frontend" in [t["tag"] for t in json.loads(result.stdout)[str(new)]["suggested_tags"]]
 
 
 def test_the_cli_reads_urls_and_titles_as_material_with_other_blog_options(tmp_path, fake_encoder):

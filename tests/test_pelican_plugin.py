@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from pelican import Pelican
 from pelican.log import console  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
 
-from postkin.errors import SettingsError  # noqa: E402
+from postkin.errors import PostkinError, SettingsError  # noqa: E402
 
 THEME = {
     "base.html": """
@@ -193,18 +196,58 @@ def test_drafts_get_context_but_are_never_recommended(site: Path) -> None:
         assert not any("draft" in href for cls in ("related", "latest", "popular") for href in links(html, cls))
 
 
-def test_settings_typo_stops_the_build_naming_the_key(site: Path) -> None:
-    settings = read_settings(str(site / "pelicanconf.py"),
-                             override={"OUTPUT_PATH": str(site / "output"), "POSTKIN": {"encoder": "fake", "relatd_k": 3}})
+def _errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_settings_typo_is_one_error_line_and_the_site_still_builds(site: Path, fake_encoder, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="pelican.plugins.postkin"):
+        build(site, POSTKIN={"encoder": "fake", "relatd_k": 3})
+    assert _errors(caplog) == ["postkin: pelicanconf.py POSTKIN: unknown postkin setting 'relatd_k' (did you mean "
+                               "'related_k'?); the site is built without postkin's lists (POSTKIN strict = True "
+                               "stops the build instead)"]
+    page = (site / "output" / "posts" / "css-0.html").read_text(encoding="utf-8")
+    assert not links(page, "related") and fake_encoder.calls == 0
+
+
+def test_settings_typo_stops_a_strict_build_naming_the_key(site: Path) -> None:
+    settings = read_settings(str(site / "pelicanconf.py"), override={
+        "OUTPUT_PATH": str(site / "output"), "POSTKIN": {"encoder": "fake", "relatd_k": 3, "strict": True}})
     with pytest.raises(SettingsError, match=r"pelicanconf.py POSTKIN: unknown postkin setting 'relatd_k' "
                                             r"\(did you mean 'related_k'\?\)"):
         Pelican(settings)
 
 
-def test_bad_value_names_the_key(site: Path) -> None:
-    settings = read_settings(str(site / "pelicanconf.py"), override={"POSTKIN": {"related_k": "five"}})
-    with pytest.raises(SettingsError, match="setting 'related_k' must be a whole number"):
-        Pelican(settings)
+def test_bad_value_names_the_key(site: Path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="pelican.plugins.postkin"):
+        build(site, POSTKIN={"related_k": "five"})
+    assert len(_errors(caplog)) == 1 and "setting 'related_k' must be a whole number" in _errors(caplog)[0]
+
+
+def test_a_failing_build_step_is_one_line_unless_strict(site: Path, fake_encoder, caplog) -> None:
+    """An error found while postkin runs (here a popularity file that is not JSON) leaves the build going."""
+    (site / "views.json").write_text("{not json", encoding="utf-8")
+    postkin = {"encoder": "fake", "popularity_file": str(site / "views.json")}
+    with caplog.at_level(logging.INFO, logger="pelican.plugins.postkin"):
+        build(site, POSTKIN=postkin)
+    assert len(_errors(caplog)) == 1 and "views.json: not valid JSON (line 1" in _errors(caplog)[0]
+    assert (site / "output" / "posts" / "css-0.html").is_file()
+    with pytest.raises(PostkinError, match="views.json: not valid JSON"):
+        build(site, POSTKIN={**postkin, "strict": True})
+
+
+def test_the_pelican_command_shows_no_traceback(site: Path) -> None:
+    """What a user of `pelican` sees for a misspelt key: one line, the site built, exit code 0."""
+    conf = site / "pelicanconf.py"
+    conf.write_text(conf.read_text(encoding="utf-8").replace("POSTKIN = {", "POSTKIN = {'relatd_k': 3, ", 1),
+                    encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "pelican", "content", "-s", "pelicanconf.py", "-o", "output"],
+                            cwd=site, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "COLUMNS": "400", "PYTHONPATH": os.pathsep.join(sys.path)})
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "unknown postkin setting 'relatd_k' (did you mean 'related_k'?)" in said
+    assert "Traceback" not in said and (site / "output" / "index.html").is_file()
 
 
 def test_json_output_and_cache(site: Path, fake_encoder, caplog) -> None:

@@ -155,11 +155,15 @@ def test_prints_suggestions_from_the_rest_of_the_blog(blog_repo, capsys):
     assert post.read_text(encoding="utf-8").count("tags") == 0  # showing never writes
 
 
-def test_readme_and_non_posts_are_skipped_silently(blog_repo, capsys):
+def test_readme_and_non_posts_say_so_without_reading_the_blog(blog_repo, capsys, fake_encoder):
     (blog_repo / "README.md").write_text("# My blog\n", encoding="utf-8")
     (blog_repo / "notes.txt").write_text("---\nx: 1\n---\n", encoding="utf-8")
-    assert main(["README.md", "notes.txt", "deleted.md"]) == 0
-    assert capsys.readouterr().out == ""
+    assert main(["README.md", "notes.txt"]) == 0
+    assert capsys.readouterr().out == ("README.md: not a post: no front matter (--- or +++)\n"
+                                       "notes.txt: not a post: not a Markdown file (.md, .markdown)\n")
+    assert not (blog_repo / ".postkin-cache").exists() and fake_encoder.calls == 0
+    assert main(["deleted.md"]) == 1  # a path that is not there is a mistake worth stopping for
+    assert capsys.readouterr().out == "deleted.md: no such file\n"
 
 
 def test_broken_front_matter_is_one_line_naming_the_file(blog_repo, capsys):
@@ -237,7 +241,7 @@ def test_plain_git_hook_on_a_real_commit(tmp_path):
     assert failed.returncode == 1, said
     assert "content/2024-02-01-wheels.md: suggested tags: " in said
     assert "has 0 tag(s), needs at least 1; add 1, e.g. " in said
-    assert "README" not in said
+    assert "README.md: not a post: no front matter" in said  # one line saying so, no suggestions
 
     env["POSTKIN_HOOK_ARGS"] = "--content content --add 2"
     fixed = subprocess.run(commit, cwd=root, capture_output=True, text=True, env=env, timeout=600)

@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .errors import PostkinError
 from .settings import GENERATORS, Settings, find_config, load_settings
+from .timing import stage
 
 if TYPE_CHECKING:
     from .corpus import Corpus
@@ -24,18 +25,30 @@ log = logging.getLogger("postkin")
 
 
 class _EchoHandler(logging.Handler):
-    """One line per record on the current stderr: 'postkin: warning: file: what is wrong'."""
+    """One line per record on the current stderr: 'postkin: warning: file: what is wrong' (information and
+    --verbose detail without a level word)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
         click.echo(f"postkin: {level}{record.getMessage()}", err=True)
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    """The one logging configuration of the command line: every part of postkin logs to the "postkin"
+    logger, shown here one line per record on stderr. Default: information (the summary line) and up;
+    --verbose: also each stage's time and counts and every file that is not a post; --quiet: warnings
+    and errors only. Results (JSON, tables, suggested tags) go to stdout whatever the level."""
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet cannot be used together")
     if not any(isinstance(h, _EchoHandler) for h in log.handlers):
         log.addHandler(_EchoHandler())
         log.propagate = False
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+def _show_progress() -> bool:
+    """The embedding progress bar: on a terminal, and not under --quiet."""
+    return sys.stderr.isatty() and log.isEnabledFor(logging.INFO)
 
 
 def _progress(enabled: bool) -> Callable[[int, int], None]:
@@ -43,7 +56,10 @@ def _progress(enabled: bool) -> Callable[[int, int], None]:
     state: dict[str, Any] = {}
 
     def update(done: int, total: int) -> None:
-        if not enabled or total < 32:
+        if not enabled:  # a CI log: one --verbose line per batch stored in the cache
+            log.debug("embedding: %d of %d new texts embedded and cached", done, total)
+            return
+        if total < 32:
             return
         bar = state.get("bar")
         if bar is None:
@@ -69,11 +85,8 @@ def _report_problems(corpus: Corpus, content: Path, strict: bool) -> None:
     """One warning line per unreadable post (an error after listing them in strict mode), the files that
     are not posts under --verbose, and one line when the site has no posts at all."""
     base = corpus.content or content
-    log.debug("read %s as %s site: %d posts, %d files that are not posts", content,
-              "a generic" if corpus.dialect == "generic" else f"a {corpus.dialect}", len(corpus.posts),
-              len(corpus.not_posts))
     for problem in corpus.not_posts:
-        log.debug("%s: %s", base / problem.path, problem.reason)
+        log.debug("%s: not a post: %s", base / problem.path, problem.reason)
     for problem in corpus.problems:
         log.warning("%s: skipped: %s", base / problem.path, problem.reason)
     if corpus.problems and strict:
@@ -92,7 +105,9 @@ _common = [
     click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
                  help="embedding cache folder (default: .postkin-cache beside the content folder)"),
     click.option("--strict", is_flag=True, default=None, help="fail on any post that cannot be read"),
-    click.option("-v", "--verbose", is_flag=True, help="more detail"),
+    click.option("-v", "--verbose", is_flag=True,
+                 help="also show each stage's time and counts, and every file that is not a post and why"),
+    click.option("-q", "--quiet", is_flag=True, help="show only warnings and errors"),
 ]
 
 
@@ -135,10 +150,10 @@ DEFAULT_OUT = Path("data/postkin")
 @click.option("--full", is_flag=True, help="compute everything again, as a first build would (not only what changed)")
 @common
 def build(content: Path, out: Path | None, watch: bool, cluster: str | None, full: bool, config: Path | None,
-          verbose: bool, **flags: Any) -> None:
+          verbose: bool, quiet: bool, **flags: Any) -> None:
     """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
     them where its generator's templates read them."""
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     client = None
     try:
         from .dialects import find_site
@@ -186,7 +201,7 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, 
     started = time.perf_counter()
     corpus = read_site(dialect, settings)
     _report_problems(corpus, content, settings.strict)
-    progress = _progress(sys.stderr.isatty())
+    progress = _progress(_show_progress())
     if client is None:
         results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress, full=full)
     else:
@@ -196,11 +211,14 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, 
     if results.unchanged and outputs_intact(corpus.cache_dir, corpus, out, results.fingerprint):
         _summary(results, corpus, settings, out, 0, 0, started, "nothing changed since the last build; ")
         return
-    written, removed = dialect.write_data(out, results)
-    if results.recommend is not None:  # issue #19: "Recommended for you", for the site to serve
-        from .readers.browser import write_browser_files
+    with stage("writing") as notes:
+        written, removed = dialect.write_data(out, results)
+        if results.recommend is not None:  # issue #19: "Recommended for you", where the site serves files as is
+            from .readers.browser import write_for_site
 
-        written += write_browser_files(out, results.recommend)
+            browser_written, browser_removed = write_for_site(dialect.browser_dir(), out, results.recommend)
+            written, removed = written + browser_written, removed + browser_removed
+        notes.append(f"{written} files written, {removed} removed in {out}")
     if settings.report:  # from this build's own stage values: nothing embedded or compared again
         from .report.glue import write_report
 
@@ -218,12 +236,10 @@ def _summary(results: Build, corpus: Corpus, settings: Settings, out: Path, writ
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
     report = f"; report {settings.report}" if settings.report else ""
-    click.echo(
-        f"postkin: {stats.posts} posts{skipped}{opted}; {note}"
-        f"embedded {stats.embedded} now, {stats.cached} from cache; "
+    log.info(
+        f"{stats.posts} posts{skipped}{opted}; {note}embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
-        f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s",
-        err=True)
+        f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s")
 
 
 def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None) -> None:
@@ -248,8 +264,7 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, clien
         for changes in watch_changes(*dialect.watch_paths(), watch_filter=relevant, raise_interrupt=False,
                                      rust_timeout=500, yield_on_timeout=True):
             if not announced:
-                click.echo(f"postkin: watching {', '.join(str(p) for p in dialect.watch_paths())} (Ctrl-C stops)",
-                           err=True)
+                log.info("watching %s (Ctrl-C stops)", ", ".join(str(p) for p in dialect.watch_paths()))
                 announced = True
             if not changes:
                 continue
@@ -274,13 +289,13 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, clien
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 @common
 def suggest_tags_command(files: tuple[Path, ...], content: Path | None, min_tags: int, add: int, as_json: bool,
-                         config: Path | None, verbose: bool, **flags: Any) -> None:
+                         config: Path | None, verbose: bool, quiet: bool, **flags: Any) -> None:
     """Suggest tags for FILES (new or edited posts) from the tags of the rest of the blog.
 
     Exit status (as pre-commit hooks use it): 0 when every post is fine, 1 when a post cannot be read,
     has fewer tags than --min-tags, or had tags written into it by --add.
     """
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     from .hosts.precommit import suggest_for_files
 
     try:
@@ -301,9 +316,9 @@ main.add_command(suggest_tags_command)
 @click.option("--no-baselines", is_flag=True, help="score only the configured method")
 @common
 def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path | None, verbose: bool,
-                 **flags: Any) -> None:
+                 quiet: bool, **flags: Any) -> None:
     """Score related posts and tag suggestions on the blog under CONTENT, using its own tags as truth."""
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     try:
         from .evaluate import evaluate
         from .pipeline import read_folder
@@ -333,9 +348,9 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
 @click.option("--site-url", default="", help="joined to the posts' URLs, so the report links to the live site")
 @common
 def report_command(content: Path, out: Path | None, as_json: bool, site_url: str, config: Path | None,
-                   verbose: bool, **flags: Any) -> None:
+                   verbose: bool, quiet: bool, **flags: Any) -> None:
     """Write a topic map of the blog under CONTENT: topics, dendrogram, map, tag hygiene, outliers, quality."""
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     started = time.perf_counter()
     try:
         from .pipeline import read_folder, run
@@ -346,7 +361,7 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
             out = Path(settings.report or "report.html")
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(sys.stderr.isatty()))
+        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()))
         data = write_report(build.stages, settings, corpus.cache_dir, out, site_url=site_url,
                             title=f"postkin report: {content.resolve().name}")
     except PostkinError as exc:
@@ -356,8 +371,65 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
 
         click.echo(json.dumps(data.to_dict(), ensure_ascii=False, indent=1, sort_keys=True))
     where = f"{out} ({out.stat().st_size / 1e6:.1f} MB)" if out is not None else "no HTML"
-    click.echo(f"postkin: report of {data.summary['posts']} posts in {data.summary['topics']} topics: {where}; "
-               f"{time.perf_counter() - started:.2f} s", err=True)
+    log.info(f"report of {data.summary['posts']} posts in {data.summary['topics']} topics: {where}; "
+             f"{time.perf_counter() - started:.2f} s")
+
+
+@main.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--last", is_flag=True, help="compare the last build with the one before it (run after `postkin build`)")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text",
+              help="text (default), or Markdown for a pull request or a GitHub job summary")
+@common
+def diff_command(paths: tuple[Path, ...], last: bool, fmt: str, config: Path | None, verbose: bool,
+                 quiet: bool, **flags: Any) -> None:
+    """Show, per post, what entered and left its lists and why.
+
+    \b
+    postkin diff [SITE]          the site as it is now against its last build (nothing is written)
+    postkin diff [SITE] --last   the last build against the build before it
+    postkin diff OLD NEW         two output folders of `postkin build`
+    """
+    _setup_logging(verbose, quiet)
+    try:
+        from . import diff as differ
+
+        if len(paths) == 2:
+            if last:
+                raise click.UsageError("--last compares the builds a site's cache keeps: give one SITE")
+            old, new = differ.read_output(paths[0]), differ.read_output(paths[1])
+        elif len(paths) > 2:
+            raise click.UsageError("give a SITE, or two output folders OLD NEW")
+        else:
+            content = paths[0] if paths else Path(".")
+            old, new = _diff_snapshots(content, last, config, flags)
+        result = differ.compare(old, new)
+    except PostkinError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(result.markdown() if fmt == "markdown" else result.text(), nl=fmt != "markdown")
+
+
+def _diff_snapshots(content: Path, last: bool, config: Path | None, flags: dict[str, Any]) -> tuple[Any, Any]:
+    """(old, new) Snapshots of a site: its last build's record and the site now, or with `last` the two
+    records its cache keeps. Raises PostkinError when the cache keeps no record."""
+    from .dialects import find_site
+    from .diff import make_record, snapshot_of, stored_snapshots
+    from .pipeline import open_cache, read_site, run
+
+    settings = _settings(config, content, flags)
+    dialect = None if last and settings.cache_dir else find_site(content, settings)
+    cache_dir = dialect.cache_folder() if dialect is not None else Path(str(settings.cache_dir)).expanduser()
+    with open_cache(cache_dir if cache_dir.is_dir() else None) as cache:
+        previous, recorded = stored_snapshots(cache) if cache is not None else (None, None)
+    if recorded is None or (last and previous is None):
+        raise PostkinError(f"{cache_dir}: no record of {'two builds' if last else 'a build'} of this site; run "
+                           "`postkin build` (or the site's build with postkin's plugin) first")
+    if last or dialect is None:
+        return previous, recorded
+    corpus = read_site(dialect, settings)
+    _report_problems(corpus, content, settings.strict)
+    build = run(corpus, settings, cache_dir=corpus.cache_dir, record=False, stages=True)  # every stage, ranked
+    return recorded, snapshot_of(make_record(build, settings), "the site now")
 
 
 if __name__ == "__main__":  # pragma: no cover

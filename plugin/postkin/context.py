@@ -22,6 +22,7 @@ import numpy as np
 from .tags import shown as shown_tags
 
 if TYPE_CHECKING:
+    from .controls import Controls
     from .corpus import Post
     from .features import Features
     from .related import Related
@@ -46,6 +47,8 @@ class PostItem:
     popularity: float | None = None  # page views, in "popular" lists only
     signals: dict[str, float] | None = None  # with the `signals` setting: the fused score and each signal's
     lang: str | None = None  # in "translations" only: the translation's language
+    pinned: bool = False  # in "related": the post's front matter pins this post (controls.py)
+    fallback: bool = False  # in "related": filled in by the related_fallback setting, not by similarity
 
     @classmethod
     def of(cls, post: Post, score: float | None = None, **extra: Any) -> PostItem:
@@ -65,13 +68,18 @@ class PostItem:
             out["popularity"] = self.popularity
         if self.lang is not None:
             out["lang"] = self.lang
+        if self.pinned:
+            out["pinned"] = True
+        if self.fallback:
+            out["fallback"] = True
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PostItem:
         """The item to_json() gave (a build's stored contexts are read back this way)."""
         return cls(data["source"], data["slug"], data["title"], data["url"], data["date"], data.get("score"),
-                   data.get("popularity"), data.get("signals"), data.get("lang"))
+                   data.get("popularity"), data.get("signals"), data.get("lang"), bool(data.get("pinned")),
+                   bool(data.get("fallback")))
 
 
 @dataclass(frozen=True)
@@ -120,10 +128,11 @@ class PostContext:
     cluster_latest: list[PostItem] = field(default_factory=list)
     cluster_popular: list[PostItem] = field(default_factory=list)
     suggested_tags: list[TagItem] = field(default_factory=list)
+    excluded: str = ""  # why a published post is listed on no other page (controls.py), '' when it may be
 
     def to_json(self) -> dict[str, Any]:
         """The context as in `posts/<slug>.json` and in `postkin.json`'s `posts`."""
-        return {
+        out = {
             "source": self.source, "slug": self.slug, "url": self.url, "title": self.title, "date": self.date,
             "draft": self.draft, "lang": self.lang,
             "translations": [item.to_json() for item in self.translations],
@@ -133,6 +142,9 @@ class PostContext:
             "cluster_popular": [item.to_json() for item in self.cluster_popular],
             "suggested_tags": [tag.to_json() for tag in self.suggested_tags],
         }
+        if self.excluded:
+            out["excluded"] = self.excluded
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PostContext:
@@ -143,7 +155,7 @@ class PostContext:
                    [items(x) for x in data["translations"]], [items(x) for x in data["related"]],
                    TopicRef(cluster["id"], cluster["label"]) if cluster is not None else None,
                    [items(x) for x in data["cluster_latest"]], [items(x) for x in data["cluster_popular"]],
-                   [TagItem.from_json(x) for x in data["suggested_tags"]])
+                   [TagItem.from_json(x) for x in data["suggested_tags"]], data.get("excluded", ""))
 
 
 @dataclass
@@ -200,12 +212,15 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
                   suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
                   lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
-                  tags_min_score: float = 0.0, rows: Iterable[int] | None = None) -> dict[str, PostContext]:
+                  tags_min_score: float = 0.0, controls: Controls | None = None,
+                  rows: Iterable[int] | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
     may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
     `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown;
-    `rows`: only these posts' contexts (an incremental build makes those whose inputs changed)."""
+    `controls`: the build's editorial controls (controls.py), which filter the topic's lists, mark pins and
+    fill short related lists; `rows`: only these posts' contexts (an incremental build makes those whose
+    inputs changed)."""
     vectors = features.vectors
     n = len(posts)
     shown = np.ones(n, bool) if listed is None else listed
@@ -216,7 +231,7 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
     contexts: dict[str, PostContext] = {}
     for i in range(n) if rows is None else rows:
         post = posts[i]
-        c, latest, popular = topic_lists(topics, i, cluster_k, lang_ids)
+        c, latest, popular, by_date = topic_lists(topics, i, cluster_k, lang_ids, controls)
         group = int(groups[i]) if groups is not None else -1
         translations = sorted((j for j in members.get(group, []) if j != i and shown[j]),
                               key=lambda j: (posts[j].lang, posts[j].source))
@@ -228,7 +243,12 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             if explained is not None:
                 signals = {"fused": round(float(s), 4),
                            **{name: round(float(cos[i, r]), 4) for name, cos in explained.items()}}
-            items.append(PostItem.of(posts[j], vectors[i] @ vectors[j], signals=signals))
+            items.append(PostItem.of(posts[j], vectors[i] @ vectors[j], signals=signals,
+                                     pinned=controls is not None and controls.is_pinned(i, int(j))))
+        if controls is not None:
+            taken = {int(j) for j in related.idx[i] if j >= 0}
+            items += [PostItem.of(posts[j], vectors[i] @ vectors[j], fallback=True)
+                      for j in controls.fallback_posts(i, by_date, taken, related.idx.shape[1] - len(items))]
         contexts[post.slug] = PostContext(
             source=post.source, slug=post.slug, url=post.url, title=post.title, date=_iso(post),
             draft=not bool(shown[i]), lang=post.lang,
@@ -239,23 +259,27 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             cluster_popular=[PostItem.of(posts[j], vectors[i] @ vectors[j], popularity=posts[j].popularity)
                              for j in popular],
             suggested_tags=[_tag_item(t, explained is not None) for t in shown_tags(suggestions[i], tags_min_score)],
+            excluded=controls.excluded[i] if controls is not None and shown[i] else "",
         )
     return contexts
 
 
 def topic_lists(topics: Topics, i: int, cluster_k: int, lang_ids: np.ndarray | None = None,
-                ) -> tuple[int | None, list[int], list[int]]:
-    """Post i's topic (None: the site has none) and the latest and most popular posts of that topic shown
-    on its page (itself left out; of its language only when `lang_ids` is given)."""
+                controls: Controls | None = None) -> tuple[int | None, list[int], list[int], list[int]]:
+    """Post i's topic (None: the site has none), the latest and most popular posts of that topic shown
+    on its page (itself left out; of its language only when `lang_ids` is given; those `controls` allow),
+    and the topic's posts by date that may be listed (the candidates of the related list's fallback)."""
     c = int(topics.assignment[i]) if len(topics.centroids) else None
     by_date = topics.by_date[c] if c is not None else []
     by_views = topics.by_views[c] if c is not None else []
     if lang_ids is not None:  # lists keep to the post's language
         by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
         by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
+    if controls is not None:  # kept for the fallback: its candidates, not newer when asked
+        by_date, by_views = controls.allowed(i, by_date), controls.allowed(i, by_views)
     latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
     popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
-    return c, latest, popular
+    return c, latest, popular, by_date
 
 
 def site_context(posts: list[Post], features: Features, topics: Topics) -> SiteContext:

@@ -59,6 +59,8 @@ class Post:
     ref: str = ""  # the generator's own identifier of the page, as its templates read it (Hugo .Path...)
     publish_date: dt.datetime | None = None  # not listed before this moment (unless the site builds future posts)
     expiry_date: dt.datetime | None = None  # not listed after this moment (Hugo expiryDate)
+    pins: list[str] = field(default_factory=list)  # posts listed first on this post's page, as written (controls.py)
+    recommend: bool = True  # False: listed on no other page (front matter `postkin_recommend: false`)
 
     @property
     def plain_title(self) -> str:

@@ -9,7 +9,13 @@ The blog's own tags are the ground truth, with two protocols (the ones postkin's
   lose their tags; the vocabulary is the other posts' tags. MAP@10 over test posts with tags, AP@10
   divided by min(number of true tags, 10); true tags outside the vocabulary still count.
 
-Drafts are treated as in a build: never recommended, their tags not in the vocabulary.
+Drafts are treated as in a build: never recommended, their tags not in the vocabulary. The editorial
+controls (controls.py) apply as in a build: excluded posts are never related posts, pins come first, the
+threshold cuts lists short, tags of ignore_tags are neither suggested nor ground truth.
+
+Beside the scores, `related_lists` says how full the build's related lists are (related_k items, before
+any related_fallback) and how the fused scores of listed related posts are distributed: the number
+related_min_score is compared with (a sum of per-post z-scores: 0 is an average pair).
 
 Reference numbers (postkin's defaults, USE multilingual v3): 18F (508 posts) related 0.46, tags 0.40;
 efcl (832, Japanese) related 0.41, tags 0.51.
@@ -27,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from . import controls as controls_stage
 from . import features as features_stage
 from . import lexical, similarity, tags
 from .corpus import Post
@@ -66,19 +73,77 @@ class Score:
         return out
 
 
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass
+class ListFill:
+    """How full the configured method's related lists are: `k` (related_k), the share of posts whose list
+    has k posts before any fallback, and quantiles of the fused scores of the listed related posts (pins
+    left out), overall and at rank 1 and rank k; None without any listed post."""
+
+    k: int
+    full_share: float
+    fused: dict[str, float] | None = None  # 'p10', 'p25', 'median', 'p75', 'p90'
+    first_median: float | None = None
+    last_median: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Rounded, for JSON."""
+        return {"k": self.k, "full_share": round(self.full_share, 4),
+                "fused": None if self.fused is None else {q: round(v, 3) for q, v in self.fused.items()},
+                "first_median": None if self.first_median is None else round(self.first_median, 3),
+                "last_median": None if self.last_median is None else round(self.last_median, 3)}
+
+    def line(self) -> str:
+        """One line for the text table."""
+        out = f"related lists (related_k {self.k}): {100 * self.full_share:.1f}% of posts have a full list"
+        if self.fused is not None:
+            quantiles = ", ".join(f"{q} {v:.2f}" for q, v in self.fused.items())
+            out += (f"; fused score of listed related posts: {quantiles} (median at rank 1 {self.first_median:.2f}, "
+                    f"at rank {self.k} {self.last_median:.2f}); 0 is an average pair, related_min_score cuts here")
+        return out
+
+
+def list_fill(fused: similarity.FusedSimilarity, recommendable: np.ndarray, k: int,
+              controls: controls_stage.Controls | None) -> ListFill:
+    """The ListFill of related lists of length k made from `fused`, as a build makes them."""
+    related = related_posts(fused, recommendable, k, controls=controls)
+    n = related.idx.shape[0]
+    if not n or not k:
+        return ListFill(k, 0.0)
+    full = float(np.mean((related.idx >= 0).sum(axis=1) == k))
+    shown = related.idx >= 0
+    if controls is not None:
+        for i, cols in controls.pins.items():
+            shown[i, :min(len(cols), k)] = False
+    scores = related.fused.astype(np.float64)
+    if not shown.any():
+        return ListFill(k, full)
+    names = {0.1: "p10", 0.25: "p25", 0.5: "median", 0.75: "p75", 0.9: "p90"}
+    values = np.quantile(scores[shown], QUANTILES)
+    first = scores[:, 0][shown[:, 0]]
+    last = scores[:, k - 1][shown[:, k - 1]]
+    return ListFill(k, full, {names[q]: float(v) for q, v in zip(QUANTILES, values)},
+                    float(np.median(first)) if len(first) else float("nan"),
+                    float(np.median(last)) if len(last) else float("nan"))
+
+
 @dataclass
 class Report:
-    """Scores of the configured method and of the baselines on one blog."""
+    """Scores of the configured method and of the baselines on one blog, and how full its related lists are."""
 
     posts: int
     tagged: int
     test_posts: int
     scores: list[Score]
+    related_lists: ListFill | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for --json."""
         return {"posts": self.posts, "tagged": self.tagged, "test_posts": self.test_posts,
-                "methods": [s.to_dict() for s in self.scores]}
+                "methods": [s.to_dict() for s in self.scores],
+                "related_lists": None if self.related_lists is None else self.related_lists.to_dict()}
 
     def table(self) -> str:
         """A text table, best of each column marked."""
@@ -90,13 +155,15 @@ class Report:
             lines.append(f"{s.method:<34} {rel:>14} {tag:>12} {s.seconds:>8.2f}")
             for lang, score in (s.related_by_language or {}).items():
                 lines.append(f"{'  posts in ' + lang:<34} {score:>14.4f}")
+        if self.related_lists is not None:
+            lines.append(self.related_lists.line())
         return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- protocols
-def tag_sets(posts: list[Post]) -> list[set[str]]:
-    """Each post's tags as case-insensitive keys."""
-    return [{k for k in map(tags.tag_key, p.tags) if k} for p in posts]
+def tag_sets(posts: list[Post], ignore: Callable[[str], bool] | None = None) -> list[set[str]]:
+    """Each post's tags as case-insensitive keys, less those `ignore` says are no signal."""
+    return [{k for k in map(tags.tag_key, p.tags) if k and (ignore is None or not ignore(k))} for p in posts]
 
 
 def related_dice_rows(idx: np.ndarray, truth: list[set[str]]) -> np.ndarray:
@@ -185,19 +252,21 @@ class Protocol:
         """The test posts' true tags."""
         return [self.truth[i] for i in self.test_rows]
 
-    def report(self, scores: list[Score]) -> Report:
+    def report(self, scores: list[Score], related_lists: ListFill | None = None) -> Report:
         """The Report of these scores on this blog."""
-        return Report(len(self.truth), sum(map(bool, self.truth)), int(self.test.sum()), scores)
+        return Report(len(self.truth), sum(map(bool, self.truth)), int(self.test.sum()), scores, related_lists)
 
 
-def protocol(posts: list[Post], recommendable: np.ndarray | None = None) -> Protocol:
+def protocol(posts: list[Post], recommendable: np.ndarray | None = None,
+             ignore: Callable[[str], bool] | None = None) -> Protocol:
     """The ground truth and split of both protocols for a blog's posts; `recommendable` (bool (n,)): the
-    posts a build may list, as it decided them (default: pipeline.recommendable of the posts)."""
+    posts a build may list, as it decided them (default: pipeline.recommendable of the posts); `ignore`:
+    tags that are no signal (controls.ignored_tag), neither suggested nor ground truth."""
     recommendable = recommendable_posts(posts) if recommendable is None else recommendable
     test = tag_split(posts)
     split_posts = [dataclasses.replace(p, tags=[] if test[i] else p.tags) for i, p in enumerate(posts)]
-    return Protocol(tag_sets(posts), recommendable, test, split_posts,
-                    tags.vocabulary(split_posts, ~test & recommendable))
+    return Protocol(tag_sets(posts, ignore), recommendable, test, split_posts,
+                    tags.vocabulary(split_posts, ~test & recommendable, ignore=ignore))
 
 
 def method_name(settings: Settings) -> str:
@@ -206,10 +275,12 @@ def method_name(settings: Settings) -> str:
         f", tags {settings.related_use_tags}" if settings.related_use_tags else "") + ")"
 
 
-def score_method(name: str, proto: Protocol, feats: features_stage.Features, sims: similarity.Similarity) -> Score:
-    """Both protocols for the method whose features and similarity (made with every tag hidden) are given."""
+def score_method(name: str, proto: Protocol, feats: features_stage.Features, sims: similarity.Similarity,
+                 controls: controls_stage.Controls | None = None) -> Score:
+    """Both protocols for the method whose features and similarity (made with every tag hidden) are given,
+    with the build's editorial controls (None: none)."""
     started = time.perf_counter()
-    idx = related_posts(sims.related, proto.recommendable, RELATED_K).idx
+    idx = related_posts(sims.related, proto.recommendable, RELATED_K, controls=controls).idx
     sug = tags.suggest(proto.split_posts, feats, sims, proto.vocab, TAGS_K, query=proto.test)
     tag_score = map_at_10([[tags.tag_key(s.tag) for s in sug[i]] for i in proto.test_rows], proto.test_truth)
     rows = related_dice_rows(idx, proto.truth)
@@ -254,7 +325,7 @@ def evaluate_build(stages: Stages, settings: Settings) -> Report:
     and only then, that similarity is computed once more with the tags hidden. With co-view from reader
     logs (issue #19) the related posts scored are the build's, co-view included (`evaluate` reads no logs).
     """
-    proto = protocol(stages.posts, stages.listed)
+    proto = protocol(stages.posts, stages.listed, controls_stage.ignored_tag(settings))
     sims = stages.similarity
     name = method_name(settings)
     if stages.features.coview is not None and settings.related_coview:
@@ -263,9 +334,10 @@ def evaluate_build(stages: Stages, settings: Settings) -> Report:
         if settings.related_use_tags:
             sims = similarity.compute([dataclasses.replace(p, tags=[]) for p in stages.posts], stages.features,
                                       settings)
-        scores = [score_method(name, proto, stages.features, sims), random_anchor(proto),
+        scores = [score_method(name, proto, stages.features, sims, stages.controls), random_anchor(proto),
                   most_frequent_anchor(proto)]
-    return proto.report(scores)
+        lists = list_fill(stages.similarity.related, stages.listed, settings.related_k, stages.controls)
+    return proto.report(scores, lists)
 
 
 def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder: Encoder | None = None,
@@ -273,8 +345,9 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
     """Both protocols for the configured method (and the baselines) on a blog's posts."""
     say = progress or (lambda message: None)
     encoder = encoder or get_encoder(settings)
-    proto = protocol(posts)
+    proto = protocol(posts, ignore=controls_stage.ignored_tag(settings))
     truth, recommendable, vocab = proto.truth, proto.recommendable, proto.vocab
+    controls = controls_stage.of(posts, settings, recommendable)
     test_rows, test_truth = proto.test_rows, proto.test_truth
     hidden = [dataclasses.replace(p, tags=[]) for p in posts]  # the engine never sees a tag
     texts: dict[str, list[str]] = {}
@@ -294,11 +367,12 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         say("configured method")
         started = time.perf_counter()
         sims = similarity.compute(hidden, feats, settings)
-        configured = score_method(method_name(settings), proto, feats, sims)
+        configured = score_method(method_name(settings), proto, feats, sims, controls)
         configured.seconds = time.perf_counter() - started  # with the similarity, as for every baseline
         scores = [configured]
+        lists = list_fill(sims.related, recommendable, settings.related_k, controls)
         if not baselines:
-            return proto.report(scores)
+            return proto.report(scores, lists)
 
         say("baselines")
 
@@ -340,4 +414,4 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
 
         timed("k-nearest-posts vote (k=10)", tags_fn=ranked(knn_vote))
         scores.append(most_frequent_anchor(proto))
-    return proto.report(scores)
+    return proto.report(scores, lists)

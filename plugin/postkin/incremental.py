@@ -171,10 +171,13 @@ class StoredContexts(Mapping[str, PostContext]):
 
 def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cache_dir: Path | None, *,
           encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
-          stages: bool = False, functions: StageFunctions | None = None) -> Build:
+          stages: bool = False, record: bool = True, functions: StageFunctions | None = None) -> Build:
     """One build of a corpus whose posts have their URLs (pipeline.run's body): see the module docstring.
     `functions`: other Topics and TagSuggestions functions (postkin.distributed's, on a cluster): such a
-    build computes every stage with them, and saves what a later build on one machine may reuse."""
+    build computes every stage with them, and saves what a later build on one machine may reuse. `record`:
+    keep the build's record for `postkin diff` (diff.keep_record) in the cache; a build that keeps none
+    (`postkin diff` looking at the site now) keeps no state either: the next build is not told that
+    nothing changed since it."""
     from . import largebuild
     from .encoders import get_encoder
     from .pipeline import StageFunctions, full_build, recommendable
@@ -203,6 +206,8 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
         largebuild.why_full(len(posts), settings)
     result: Build | None = None
     arrays: dict[str, np.ndarray | Kept] = {}
+    if reason is None and last is not None and last.manifest.get("code") != code_version():
+        reason = "another version of postkin kept the last full fit"
     if reason is None and last is not None:
         updated = largebuild.update(last, corpus, settings, cache, encoder=encoder, progress=progress,
                                     digests=digests, listed=listed, settings_key=settings_key(settings))
@@ -210,13 +215,18 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
             reason = updated
         else:
             result, arrays = updated
+            if cache is not None and record:  # what `postkin diff` compares (the contexts: no stage values)
+                from .diff import keep_record
+
+                keep_record(cache, result, settings)
     if result is None:
         log.debug("computing every stage%s", f" ({reason})" if reason else "")
         result = full_build(corpus, settings, cache, encoder=encoder, progress=progress,
-                            fresh_topics=full and not elsewhere, functions=functions or StageFunctions())
+                            fresh_topics=full and not elsewhere, record=record,
+                            functions=functions or StageFunctions())
         if largebuild.why_full(len(posts), settings) is None and result.stages is not None:
             arrays = largebuild.capture(result.stages, corpus, settings, cache)
-    if store is not None and cache is not None and cache.mode == "rw":
+    if store is not None and cache is not None and cache.mode == "rw" and record:
         _save(store, result, key, digests, listed, settings, arrays, large=bool(arrays))
     result.fingerprint = key
     return result
@@ -250,7 +260,8 @@ def _save(store: StateStore, result: Build, key: str, digests: Digests, listed: 
     if result.recommend is not None:
         arrays["recommend"] = np.frombuffer(result.recommend, np.uint8)
     arrays.update(extra)
-    store.save({"version": STATE_VERSION, "fingerprint": key, "settings": settings_key(settings),
+    store.save({"version": STATE_VERSION, "code": code_version(), "fingerprint": key,
+                "settings": settings_key(settings),
                 "posts": len(posts), "large": large}, arrays)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from . import largesite, lexical, similarity
 from . import tags as tags_module
 from .context import post_contexts, site_context, topic_lists
+from .controls import ignored_tag
 from .features import embed, embed_text, link_edges
 from .languages import centre_with, group_offsets, language_groups, post_languages
 from .related import Related, related_posts
@@ -72,6 +73,11 @@ def why_full(n: int, settings: Settings) -> str | None:
         return "reader logs (their co-view signal and page views are read in full)"
     if settings.signals:
         return "setting signals"
+    if (settings.exclude_tags or settings.exclude_categories or settings.exclude_posts
+            or settings.max_age_days is not None or not settings.include_newer
+            or settings.recency_half_life_days is not None or settings.related_min_score is not None
+            or settings.related_fallback != "none"):
+        return "editorial controls (controls.py)"
     return None
 
 
@@ -84,7 +90,7 @@ def list_signature(posts: list[Post], topics: Any, i: int, cluster_k: int, lang_
                    ) -> tuple[np.ndarray, list[int]]:
     """A digest of post i's topic and topic lists (what its page shows of them, by key), and the posts
     those lists hold."""
-    c, latest, popular = topic_lists(topics, i, cluster_k, lang_ids)
+    c, latest, popular, _ = topic_lists(topics, i, cluster_k, lang_ids)
     topic = (topics.ids[c] if topics.ids else c, topics.labels[c]) if c is not None else None
     return _digest((topic, [posts[j].slug for j in latest], [posts[j].slug for j in popular])), latest + popular
 
@@ -112,14 +118,14 @@ def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: Embedding
     projection = np.asarray(X.T @ lsi.fold, np.float32)
     digests = Digests.of(posts)
     sums_t = model["sums_t"]
-    vocab_keys = tags_module.vocabulary(posts, stages.listed).keys
+    vocab = tags_module.vocabulary(posts, stages.listed, ignore=ignored_tag(settings))
     arrays: dict[str, np.ndarray | Kept] = {
         **{f"fit.{k}": v for k, v in pack_strings([p.slug for p in posts], "slugs").items()},
         "fit.text_digest": digests.text, "fit.tags_digest": digests.tags,
         "lex.terms": feats.lexical.terms, "lex.idf": np.asarray(feats.lexical.idf), "lsi.projection": projection,
         "tags.sums_t.data": sums_t.data, "tags.sums_t.indices": sums_t.indices.astype(np.int32),
         "tags.sums_t.indptr": sums_t.indptr.astype(np.int64), "tags.sums_norm2": model["sums_norm2"],
-        **{f"tags.{k}": v for k, v in pack_strings(vocab_keys, "keys").items()},
+        **{f"tags.{k}": v for k, v in pack_strings(vocab.keys, "keys").items()},
         "tags.weights": model["weights"], "tags.mean": model["mean"], "tags.spread": np.asarray(model["spread"]),
         "offsets": group_offsets(feats.vectors, feats.groups) if feats.groups is not None else np.zeros((0, 0)),
         "params": np.array([similarity.CANDIDATES, QE_K], np.int64),
@@ -131,7 +137,7 @@ def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: Embedding
     arrays["list_sig"] = np.stack([list_signature(posts, stages.topics, i, settings.cluster_k, lang_ids)[0]
                                    for i in range(len(posts))])
     arrays["tag_sig"] = np.stack([tag_signature(s, settings.tags_min_score) for s in stages.suggestions])
-    arrays.update(_vocabulary_arrays(tags_module.vocabulary(posts, stages.listed)))
+    arrays.update(_vocabulary_arrays(vocab))
     return arrays
 
 
@@ -184,6 +190,8 @@ def update(last: Generation, corpus: Corpus, settings: Settings, cache: Embeddin
     manifest = last.manifest
     if not manifest.get("large") or not last.has("cand.found"):
         return "no full fit of this site kept yet"
+    if any(p.pins or not p.recommend for p in corpus.posts):
+        return "editorial controls (pins or postkin_recommend: false)"
     if manifest.get("settings") != settings_key:
         return "settings changed"
     posts = corpus.posts
@@ -295,7 +303,7 @@ def update(last: Generation, corpus: Corpus, settings: Settings, cache: Embeddin
         related = related_posts(view, listed, settings.related_k, lang_ids=lang_ids, groups=languages.groups,
                                 rows=np.flatnonzero(redo), previous=previous)
     # -- tag suggestions of the rows whose inputs changed, with the kept model
-    vocab = tags_module.vocabulary(posts, listed)
+    vocab = tags_module.vocabulary(posts, listed, ignore=ignored_tag(settings))
     old_texts = last.strings("texts")
     rescore = redo | tags_changed
     fit_keys = last.strings("tags.keys")

@@ -139,7 +139,10 @@ def as_list(value: Any, separator: str | None = ",") -> list[str]:
     """Tags or categories as a list of distinct strings, in the author's order and spelling.
 
     Accepts a list, a single string, or a string of several split on `separator` (',' by default;
-    None keeps the string whole, as Hugo and Eleventy do; ' ' splits on white space, as Jekyll does).
+    None keeps the string whole, as Hugo's taxonomies and Astro's schemas do; ' ' splits on white
+    space, as Jekyll does). Each item is stripped. Eleventy 3 also splits a string on ',' but keeps the
+    spaces around each tag (`TemplateData.getCleanedTagsImmutable`: "a, b" is "a" and " b"); its
+    dialect reads tags with `dialects.eleventy.clean_tags`, not with this function.
     """
     if value is None:
         return []
@@ -183,6 +186,24 @@ def truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1", "on")
     return bool(value)
+
+
+# Front-matter keys of the editorial controls (controls.py): the posts listed first on this post's page, by
+# key, source path or URL; and `false`: this post is listed on no other page, but keeps its own lists.
+PIN_KEY = "postkin_pin"
+RECOMMEND_KEY = "postkin_recommend"
+
+
+def pins(metadata: Mapping[str, Any]) -> list[str]:
+    """The posts a post pins (`postkin_pin` in the lower-cased front matter: a list, one string, or a
+    comma-separated string), as written; [] when absent."""
+    return as_list(metadata.get(PIN_KEY))
+
+
+def recommended(metadata: Mapping[str, Any]) -> bool:
+    """False when the (lower-cased) front matter says `postkin_recommend: false`: the post may not be listed
+    on other pages."""
+    return truthy(metadata[RECOMMEND_KEY]) if RECOMMEND_KEY in metadata else True
 
 
 def opted_out(metadata: Mapping[str, Any]) -> bool:

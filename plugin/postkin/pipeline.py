@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import controls as controls_stage
 from . import features as features_stage
 from . import similarity as similarity_stage
 from . import tags
@@ -34,6 +35,7 @@ from .features import Features, Progress
 from .popularity import apply_popularity
 from .related import Related, related_posts
 from .settings import Settings
+from .timing import stage
 from .topics import STATE_KIND, Topics, TopicState, find_topics
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class Stats:
     indexed: int = 0  # posts tokenised now for the lexical index (text changed or new)
     indexed_cached: int = 0  # posts whose token counts came from the cache
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # stage name -> seconds (timing.stage)
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Stages:
     related: Related
     topics: Topics
     suggestions: tags.TagSuggestions
+    controls: controls_stage.Controls | None = None  # the editorial controls (None: none set)
+    languages: Languages | None = None
     tag_model: dict[str, Any] = field(default_factory=dict)  # what tags.suggest fitted (its `fitted`)
 
 
@@ -178,16 +183,24 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     n = len(posts)
     listed_posts = recommendable(corpus)
     languages = Languages.of(corpus, settings)
-    vocab = tags.vocabulary(posts, listed_posts)
+    controls = controls_stage.of(posts, settings, listed_posts, base_path=corpus.base_path)  # issue #17
+    vocab = tags.vocabulary(posts, listed_posts, ignore=controls_stage.ignored_tag(settings))
     explained = None
     fitted: dict[str, Any] = {}
+    times: dict[str, float] = {}
     with one_blas_thread():
-        sims = similarity_stage.compute(posts, features, settings)
-        related = related_posts(sims.related, listed_posts, settings.related_k,
-                                lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups)
-        suggest_extra = {"fitted": fitted} if functions.suggest is tags.suggest else {}  # the model kept
-        suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
-                                        **suggest_extra)
+        with stage("similarity", times):
+            sims = similarity_stage.compute(posts, features, settings)
+        with stage("related", times) as notes:
+            related = related_posts(sims.related, listed_posts, settings.related_k,
+                                    lang_ids=languages.lang_ids if languages.same else None,
+                                    groups=languages.groups, controls=controls)
+            notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
+        with stage("tags", times) as notes:
+            suggest_extra = {"fitted": fitted} if functions.suggest is tags.suggest else {}  # the model kept
+            suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
+                                            **suggest_extra)
+            notes.append(f"{len(vocab.keys)} tags in the blog's vocabulary")
         if settings.signals:
             ok = related.idx >= 0
             rows = np.broadcast_to(np.arange(n)[:, None], related.idx.shape)[ok]
@@ -195,26 +208,31 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             for name, a in {"semantic": features.vectors, "lexical": features.lexical.tfidf}.items():
                 explained[name] = np.zeros(related.idx.shape)
                 explained[name][ok] = similarity_stage.pair_cosines(a, rows, related.idx[ok])
-    topics = functions.topics(posts, features.semantic, listed_posts, vocab, settings, previous=previous_topics,
-                              own=features.vectors)
+    with stage("topics", times) as notes:
+        topics = functions.topics(posts, features.semantic,
+                                  listed_posts if controls is None else controls.static, vocab, settings,
+                                  previous=previous_topics, own=features.vectors)
+        notes.append(f"{len(topics.centroids)} topics")
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
-                             tags_min_score=settings.tags_min_score)
-    build = Build(contexts, site_context(posts, features, topics),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, fitted), posts=posts)
+                             tags_min_score=settings.tags_min_score, controls=controls)
+    build = Build(contexts, site_context(posts, features, topics), stats=Stats(stages=times),
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages,
+                                tag_model=fitted), posts=posts)
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
-        shown = [posts[i] for i in np.flatnonzero(listed_posts)]
+        may = listed_posts if controls is None else controls.candidates
+        shown = [posts[i] for i in np.flatnonzero(may)]
         build.recommend = vectors_file([p.slug for p in shown], [p.url for p in shown], [p.title for p in shown],
-                                       features.semantic[listed_posts])
+                                       features.semantic[may])
     return build
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
         encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
-        stages: bool = False, functions: StageFunctions = StageFunctions()) -> Build:
+        stages: bool = False, record: bool = True, functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
     settings.url_pattern), through the cache, computing only what changed since the last build
     (incremental.py): a build whose inputs are all unchanged returns the stored results (`unchanged`),
@@ -223,8 +241,9 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     `full`: compute everything again, as a first build would (`postkin build --full`); `stages`: the
     build must carry every stage value (the report reads them), so it computes them all.
     The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
-    no posts gives an empty Build without loading any model. Raises PostkinError (two posts with one
-    slug, an encoder that cannot load, a cache that fails).
+    no posts gives an empty Build without loading any model. With a cache, the build's record (diff.py:
+    what `postkin diff` compares) is kept there unless `record` is false. Raises PostkinError (two posts
+    with one slug, an encoder that cannot load, a cache that fails).
     """
     from .incremental import build as incremental_build
 
@@ -240,18 +259,24 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
         build = incremental_build(corpus, settings, cache, cache_dir, encoder=encoder, progress=progress,
-                                  full=full, stages=stages, functions=functions)
+                                  full=full, stages=stages, record=record, functions=functions)
     build.stats.seconds = time.perf_counter() - started
     return build
 
 
 def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *, encoder: Encoder | None = None,
-               progress: Progress | None = None, fresh_topics: bool = False,
+               progress: Progress | None = None, fresh_topics: bool = False, record: bool = True,
                functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage from the features on, as a build did before it kept anything but the embeddings,
-    token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would)."""
+    token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would); the build's
+    record for `postkin diff` kept in the cache unless `record` is false."""
     posts = corpus.posts
-    feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress, readers=True)
+    times: dict[str, float] = {}
+    with stage("features", times) as notes:
+        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                       readers=True)
+        notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
+        notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
     corpus.store_parsed(cache)
     state_key = _topics_key(corpus, feats, settings)
     previous, stored = None, None
@@ -264,8 +289,13 @@ def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None,
         data = state.to_bytes()
         if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
             cache.put_derived(STATE_KIND, {state_key: data})
+    if cache is not None and record:  # issue #17: what `postkin diff` compares the next build with
+        from .diff import keep_record
+
+        keep_record(cache, build, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
-                        indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed)
+                        indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
+                        stages={**times, **build.stats.stages})
     return build
 
 
@@ -276,16 +306,34 @@ def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
 
     parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
              str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
+    parts += [part for part in [controls_stage.topics_fingerprint(settings)] if part]  # only when set: keys stay
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
 def read_site(dialect: Dialect, settings: Settings) -> Corpus:
     """The Corpus of a site, read by its dialect through the cache of parsed posts, with page views from
     the popularity file. Raises PostkinError (a configuration or popularity file that cannot be read)."""
-    with open_cache(dialect.cache_folder()) as cache:
+    with stage("reading") as notes, open_cache(dialect.cache_folder()) as cache:
         corpus = dialect.read(cache)
+        notes.append(describe_read(corpus))
     apply_popularity(corpus.posts, settings)
     return corpus
+
+
+def describe_read(corpus: Corpus) -> str:
+    """What reading a site found, for --verbose: "508 posts (3 drafts), 1 unreadable, 2 not posts, 1 opted out
+    (a jekyll site)"."""
+    drafts = sum(1 for p in corpus.posts if p.draft)
+    parts = [f"{len(corpus.posts)} posts" + (f" ({drafts} drafts)" if drafts else "")]
+    if corpus.problems:
+        parts.append(f"{len(corpus.problems)} unreadable")
+    if corpus.not_posts:
+        parts.append(f"{len(corpus.not_posts)} not posts")
+    if corpus.opted_out:
+        parts.append(f"{corpus.opted_out} opted out")
+    article = "an" if corpus.dialect[:1] in "aeiou" else "a"
+    kind = "a generic folder of posts" if corpus.dialect == "generic" else f"{article} {corpus.dialect} site"
+    return f"{', '.join(parts)} ({kind})"
 
 
 def read_folder(given: Path, settings: Settings) -> Corpus:
@@ -306,14 +354,17 @@ def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, ca
     """Suggested tags for `targets` (new or edited posts), learnt from the tags of `others` (the rest of
     the blog, drafts left out), with the same features and fused similarity as a build."""
     everything = others + targets
-    with open_cache(cache_dir) as cache:
+    with stage("features") as notes, open_cache(cache_dir) as cache:
         feats = features_stage.extract(everything, settings, cache=cache)
+        notes.append(f"embedded {feats.embedded} now, {len(everything) - feats.embedded} from cache")
     use = listed(everything) & (np.arange(len(everything)) < len(others))
-    vocab = tags.vocabulary(everything, use)
+    vocab = tags.vocabulary(everything, use, ignore=controls_stage.ignored_tag(settings))
     query = np.arange(len(everything)) >= len(others)
     with one_blas_thread():  # the same method as a build: the text similarities, calibrated on the blog
-        sims = similarity_stage.compute(everything, feats, settings)
-        suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
+        with stage("similarity"):
+            sims = similarity_stage.compute(everything, feats, settings)
+        with stage("tags"):
+            suggestions = tags.suggest(everything, feats, sims, vocab, settings.tags_k, query)
     return suggestions[len(others):]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+_log = logging.getLogger("postkin")
 
 EMBED_FIELDS = ("title", "lede", "headings", "body")
 # Nearest-neighbour backends (postkin.neighbours and postkin.ann register exactly these).
@@ -76,6 +79,28 @@ def _non_negative_float(name: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         return "a number of at least 0"
     return None
+
+
+def _optional_positive_float(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return "a number above 0"
+    return None
+
+
+def _optional_number(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == value):
+        return None
+    return "a number"
+
+
+def _patterns(name: str, value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return "a pattern or a list of patterns (non-empty strings)"
 
 
 def _embed_fields(name: str, value: Any) -> str | None:
@@ -161,6 +186,38 @@ class Settings:
         1.0, _non_negative_float, "weight of a link between two posts in the related-posts score (0: links not used)")
     related_use_tags: float = _setting(
         0.0, _unit_float, "weight of shared tags in the related-posts score (0: tags not used, as by default)")
+    # --- editorial controls (issue #17, controls.py): exclusions, tags that are no signal, recency and
+    # direction, a threshold with its fallback. Patterns are fnmatch patterns, compared in any case.
+    exclude_tags: tuple[str, ...] = _setting(
+        (), _patterns, "posts with a tag matching one of these patterns (fnmatch: * ? [seq]; any case) are listed on "
+        "no other page (related, latest, popular, topics, 'Recommended for you'); they keep their own lists",
+        many=True)
+    exclude_categories: tuple[str, ...] = _setting(
+        (), _patterns, "posts with a category matching one of these patterns are listed on no other page", many=True)
+    exclude_posts: tuple[str, ...] = _setting(
+        (), _patterns, "posts whose key, source path (relative to the content folder: 'notes/*' is a folder) or URL "
+        "(compared as a normalised URL: '/2019/*') matches one of these patterns are listed on no other page; "
+        "fnmatch's * also matches '/'", many=True)
+    ignore_tags: tuple[str, ...] = _setting(
+        (), _patterns, "tags matching these patterns are no signal: never suggested, never a topic's label, not in "
+        "related_use_tags; their posts stay listed", many=True)
+    max_age_days: int | None = _setting(
+        None, _optional_positive_int, "list only posts published in the last N days before the build (undated "
+        "posts count as oldest); pins still apply")
+    include_newer: bool = _setting(
+        True, _bool, "false: a post lists only posts not newer than itself, so its lists do not change when posts "
+        "are published (Hugo's related.includeNewer); undated posts count as oldest")
+    recency_half_life_days: float | None = _setting(
+        None, _optional_positive_float, "rank newer related posts higher: a post one half-life older needs "
+        "ln 2 = 0.69 more fused score to rank the same (off by default)")
+    related_min_score: float | None = _setting(
+        None, _optional_number, "related posts whose fused score (a sum of z-scores, 0 for an average pair; "
+        "`postkin eval` prints its distribution: 18F's listed posts score 9.8 at the 10th percentile) is below "
+        "this are not listed; pins always are")
+    related_fallback: str = _setting(
+        "none", _choice("none", "latest"),
+        "what fills a related list that is shorter than related_k: 'none', or 'latest' (the newest posts of the "
+        "post's topic that its lists may show)")
     tags_k: int = _setting(5, _non_negative_int, "suggested tags per post, at most")
     tags_min_score: float = _setting(
         0.3, _unit_float,
@@ -187,8 +244,9 @@ class Settings:
         "weight of the co-view signal ('readers also read', learned from reader_logs) in the related-posts score")
     recommend_for_you: bool = _setting(
         False, _bool,
-        "write the vectors file and script of 'Recommended for you' (Pelican and MkDocs: postkin/vectors.json and "
-        "postkin/recommend.js in the output; postkin build: postkin-vectors.json and postkin-recommend.js in --out)")
+        "write the vectors file and script of 'Recommended for you' (postkin/vectors.json and postkin/recommend.js: "
+        "Pelican and MkDocs in the output, postkin build in the folder the generator copies as is; a plain "
+        "folder of posts: postkin-vectors.json and postkin-recommend.js in --out)")
     url_pattern: str = _setting(
         "/{year}/{month}/{day}/{slug}/", _string,
         "URL of a post; fields: {slug} {year} {month} {day} {category} {source_stem}",
@@ -258,6 +316,16 @@ class Settings:
         if self.encoder_handle is not None and self.encoder != "tfhub" and "encoder_handle" in given:
             raise SettingsError(f"{source}: setting 'encoder_handle' is used only with encoder = 'tfhub' "
                                 f"(encoder is {self.encoder!r}); remove it or set encoder = 'tfhub'")
+        for key in ("related_min_score", "recency_half_life_days", "related_fallback"):  # related lists only
+            if self.related_k == 0 and (key in given or "related_k" in given) and \
+                    getattr(self, key) != Settings.__dataclass_fields__[key].default:
+                raise SettingsError(f"{source}: setting '{key}' applies to related posts, and related_k is 0 (no "
+                                    "related posts are listed); remove it or set related_k")
+        both = sorted({" ".join(t.casefold().split()) for t in self.exclude_tags}
+                      & {" ".join(t.casefold().split()) for t in self.ignore_tags})
+        if both and given & {"exclude_tags", "ignore_tags"}:
+            raise SettingsError(f"{source}: setting 'ignore_tags' keeps the posts of {both[0]!r} listed, and "
+                                "exclude_tags lists them nowhere; keep the pattern in one of the two")
         for key in ("related_coview", "reader_log_format"):  # both are about what reader_logs read
             if key in given and self.reader_logs is None:
                 raise SettingsError(f"{source}: setting '{key}' is used only with reader_logs (no logs are "
@@ -337,6 +405,7 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
     """
     settings = Settings()
     base_dir: Path | None = None
+    given = config
     if config is None and search_from is not None:
         config = find_config(search_from.resolve())
     if config is not None:
@@ -345,6 +414,18 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any] | None = Non
         values, source = read_config_file(config)
         base_dir = config.resolve().parent
         settings = Settings.from_mapping(values, source, base_dir=base_dir)
+    if given is None and search_from is not None and settings.generator in ("auto", "mkdocs") and \
+            (overrides or {}).get("generator") in (None, "auto", "mkdocs"):
+        # An MkDocs site with the postkin plugin: its options in mkdocs.yml are the site's settings, for the
+        # command line as for `mkdocs build` (a settings file given with --config still wins).
+        from .dialects.mkdocs import plugin_settings
+
+        found = plugin_settings(search_from)
+        if found is not None:
+            if config is not None:
+                _log.warning("%s: not read: %s configures the postkin plugin, and its options there are this "
+                             "site's settings (move them to mkdocs.yml, or pass --config)", config, found[1])
+            settings, base_dir = found[0], found[1].resolve().parent
     if overrides:
         # paths given on the command line are relative to the working directory, as shells expect
         settings = Settings.from_mapping({k: v for k, v in overrides.items() if v is not None}, "command line",

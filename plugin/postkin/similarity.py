@@ -341,6 +341,7 @@ def text_signals(features: Features) -> tuple[list[Signal], np.ndarray | None]:
 def compute(posts: list[Post], features: Features, settings: Settings) -> Similarity:
     """The Similarity stage: fuse the features' signals (see the module docstring)."""
     from . import lexical, tags
+    from .controls import ignored_tag
 
     signals, gram_matrix = text_signals(features)
     coview = None
@@ -363,7 +364,8 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
             import scipy.sparse as sp
 
             # the tag signal gets `share` of the score, the text signals (1 - share) between them
-            membership = lexical.l2_rows(tags.vocabulary(posts).membership.astype(np.float32))
+            vocab = tags.vocabulary(posts, ignore=ignored_tag(settings))
+            membership = lexical.l2_rows(vocab.membership.astype(np.float32))
             chosen = [dataclasses.replace(s, weight=s.weight * (1 - share)) for s in chosen]  # keeps s.gram
             chosen.append(Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
         if coview is not None:  # related posts only: tag suggestions keep the text similarity

@@ -9,6 +9,7 @@ vocabulary. Suggestions fuse that with votes of similar posts and the lexical ev
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -40,15 +41,17 @@ class Vocabulary:
         return self.membership.sum(axis=0)
 
 
-def vocabulary(posts: list[Post], use: np.ndarray | None = None) -> Vocabulary:
-    """The vocabulary of tags carried by posts[i] where use[i] (default: all posts)."""
+def vocabulary(posts: list[Post], use: np.ndarray | None = None,
+               ignore: Callable[[str], bool] | None = None) -> Vocabulary:
+    """The vocabulary of tags carried by posts[i] where use[i] (default: all posts), less the tags whose
+    key `ignore` says are no signal (controls.ignored_tag)."""
     spellings: dict[str, Counter[str]] = {}
     for i, post in enumerate(posts):
         if use is not None and not use[i]:
             continue
         for tag in post.tags:
             spellings.setdefault(tag_key(tag), Counter())[tag] += 1
-    keys = sorted(k for k in spellings if k)
+    keys = sorted(k for k in spellings if k and (ignore is None or not ignore(k)))
     # Most used spelling; ties go to the alphabetically first so output is stable.
     display = {k: min(spellings[k].items(), key=lambda kv: (-kv[1], kv[0]))[0] for k in keys}
     column = {k: j for j, k in enumerate(keys)}

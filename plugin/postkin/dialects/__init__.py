@@ -69,6 +69,23 @@ def _available(name: str) -> type[Dialect] | None:
         return None
 
 
+def locate(start: Path, generator: str = "auto") -> tuple[type[Dialect], Path, Path] | None:
+    """(dialect, site folder, configuration file) of the site at or above the folder `start`: the nearest
+    folder holding a generator's configuration (with `generator` other than "auto": that generator's);
+    the search stops at a repository root, a folder holding `.git`. None: no site configuration."""
+    names = [generator] if generator != "auto" else [n for n in DIALECT_MODULES if n != "generic"]
+    classes = [c for c in (_available(n) for n in names) if c is not None]
+    start = start.resolve()
+    for folder in [start, *start.parents]:
+        for cls in classes:
+            config = cls.config_in(folder)
+            if config is not None:
+                return cls, folder, config
+        if (folder / ".git").exists():
+            break
+    return None
+
+
 def find_site(given: Path, settings: Settings) -> Dialect:
     """The dialect that reads `given` (a site folder, or a folder inside one), with its Site loaded.
 
@@ -86,15 +103,12 @@ def find_site(given: Path, settings: Settings) -> Dialect:
     if settings.generator not in ("auto", "generic"):
         if not classes:
             raise PostkinError(f"generator {settings.generator!r} is not available in this version of postkin")
-    for folder in [start, *start.parents]:
-        for cls in classes:
-            config = cls.config_in(folder)
-            if config is not None:
-                site = cls.load_site(folder, config, given, settings)
-                log.debug("reading %s as a %s site (content: %s)", folder, cls.name, site.content)
-                return cls(site, settings)
-        if (folder / ".git").exists():
-            break
+    found = locate(start, settings.generator) if settings.generator != "generic" else None
+    if found is not None:
+        cls, folder, config = found
+        site = cls.load_site(folder, config, given, settings)
+        log.debug("reading %s as a %s site (content: %s)", folder, cls.name, site.content)
+        return cls(site, settings)
     if settings.generator not in ("auto", "generic") and classes:
         cls = classes[0]
         return cls(cls.load_site(start, None, given, settings), settings)
@@ -107,4 +121,4 @@ def read_site(given: Path, settings: Settings, cache: EmbeddingCache | None = No
 
 
 __all__ = ["DIALECT_MODULES", "GENERATORS", "Dialect", "Document", "NotAPost", "Site", "dialect_class",
-           "find_site", "read_site"]
+           "find_site", "locate", "read_site"]

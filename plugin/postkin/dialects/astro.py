@@ -141,6 +141,7 @@ class AstroConfig:
     """What postkin reads from astro.config.* and the content configuration."""
 
     src_dir: str = "./src"
+    public_dir: str = "./public"
     base: str = ""
     build_format: str = "directory"
     collections: dict[str, Collection] = field(default_factory=dict)
@@ -237,7 +238,7 @@ def read_collections(config: AstroConfig, root: Path) -> None:
 
 
 def read_config(config_file: Path | None, root: Path) -> AstroConfig:
-    """srcDir, base and build.format from astro.config.* (literal values), then the collections."""
+    """srcDir, publicDir, base and build.format from astro.config.* (literal values), then the collections."""
     config = AstroConfig()
     if config_file is not None:
         tree = jsread.parse_file(config_file)
@@ -248,14 +249,15 @@ def read_config(config_file: Path | None, root: Path) -> AstroConfig:
         options = jsread.resolve(exported, jsread.declarations(tree)) if exported is not None else None
         if options is not None and options.type == "object":
             src_dir = _literal_or(jsread.get(options, "srcDir"), config.src_dir)
+            public_dir = _literal_or(jsread.get(options, "publicDir"), config.public_dir)
             base = _literal_or(jsread.get(options, "base"), "")
             build = jsread.get(options, "build")
             fmt = _literal_or(jsread.get(build, "format"), "directory") if build is not None else "directory"
-            for key, value in (("srcDir", src_dir), ("base", base)):
+            for key, value in (("srcDir", src_dir), ("publicDir", public_dir), ("base", base)):
                 if not isinstance(value, str):
                     raise PostkinError(f"{config_file}: {key} is not a quoted string; postkin cannot run the "
                                        "configuration: write it as one")
-            config.src_dir, config.base, config.build_format = src_dir, base, str(fmt)
+            config.src_dir, config.public_dir, config.base, config.build_format = src_dir, public_dir, base, str(fmt)
     read_collections(config, root)
     return config
 
@@ -349,6 +351,10 @@ class AstroDialect(Dialect):
     def data_dir(self) -> Path | None:
         """`<srcDir>/data/postkin`: JSON modules a component imports."""
         return self.site.root / self.config.src_dir / "data" / "postkin"
+
+    def browser_dir(self) -> Path:
+        """`<project>/public` (publicDir): copied into the build as it is, below `base`."""
+        return self.site.root / self.config.public_dir
 
     def is_post_file(self, source: str) -> bool:
         """A Markdown file the collection's glob pattern matches (dotfiles never)."""

@@ -33,6 +33,8 @@ from ..metadata import (
     lower_keys,
     number,
     parse_date,
+    pins,
+    recommended,
     split_front_matter,
     truthy,
 )
@@ -249,6 +251,16 @@ class Dialect:
 
         return write_outputs(out, build.post_texts(), build.site.to_json())
 
+    def browser_dir(self) -> Path | None:
+        """The folder `postkin build` writes the files a reader's browser loads for "Recommended for you"
+        (setting recommend_for_you) into, as `postkin/vectors.json` and `postkin/recommend.js`: one the
+        generator copies into the built site as it is, so they are served at `<base path>/postkin/`.
+        None (a plain folder of posts, whose generator postkin does not know; Pelican, whose plugin writes
+        them into the output itself): the data folder, as postkin-vectors.json and postkin-recommend.js,
+        for the user to serve. Never a data folder a generator reads: Eleventy runs a `.js` file there and
+        Jekyll loads the vectors as site data."""
+        return None
+
     def watch_paths(self) -> list[Path]:
         """What `postkin build --watch` watches: the content folder and the generator's configuration."""
         paths = [Path(self.site.content)]
@@ -305,6 +317,8 @@ class Dialect:
             ref=ref,
             publish_date=publish_date,
             expiry_date=expiry_date,
+            pins=pins(m),
+            recommend=recommended(m),
         )
 
     def date_of(self, doc: Document, *keys: str) -> dt.datetime | None:

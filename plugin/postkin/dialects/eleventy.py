@@ -360,6 +360,11 @@ class EleventyDialect(Dialect):
         """`<input>/<dir.data>/postkin`: Eleventy's global data `postkin`."""
         return self.site.content / self.config.data / "postkin"
 
+    def browser_dir(self) -> Path:
+        """Eleventy's output folder (`_site`): Eleventy copies only what the configuration passes through,
+        never empties its output, and `eleventy --serve` serves it; its data folder would run a `.js`."""
+        return self.site.root / self.config.output
+
     def _special_dirs(self) -> list[str]:
         """Folders (relative to the input folder) Eleventy does not read templates from."""
         output = os.path.relpath(self.site.root / self.config.output, self.site.content).replace(os.sep, "/")

@@ -48,7 +48,7 @@ class GenericDialect(Dialect):
             if _PELICAN_HEADER.match(doc.body.lstrip("\ufeff")):
                 raise ValueError("Pelican metadata (Title: ...) without a Pelican site: point postkin at the "
                                  "folder holding pelicanconf.py, or set generator = 'pelican'")
-            raise NotAPost("no front matter (--- or +++): not a post")
+            raise NotAPost("no front matter (--- or +++)")
         m = doc.metadata
         if opted_out(m):
             return None

@@ -54,7 +54,7 @@ from urllib.parse import unquote
 
 from ..corpus import Corpus, Post, listed
 from ..errors import PostkinError, Problem
-from ..metadata import as_list, number, opted_out, quote, split_front_matter
+from ..metadata import as_list, number, opted_out, pins, quote, recommended, split_front_matter
 from ..text import paragraphs, split_markdown
 from . import hugo_paths as hp
 from .base import LEDE_KEYS, Dialect, Document, NotAPost, Site
@@ -408,6 +408,9 @@ class HugoDialect(Dialect):
         key = self.settings.popularity_key.lower()
         if post.popularity is None and isinstance(params, dict) and params.get(key) is not None:
             post.popularity = number(params[key], f"params.{key}")  # Hugo 0.123+ puts custom values in params
+        # the controls' keys (controls.py), cascaded from sections, or in the page's params
+        own = lower_keys(params) if isinstance(params, dict) else {}
+        post.pins, post.recommend = pins(m) or pins(own), recommended(m) and recommended(own)
         return post
 
     def _terms(self, m: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -624,6 +627,10 @@ class HugoDialect(Dialect):
     def data_dir(self) -> Path:
         """`<site>/data/postkin` (Hugo's dataDir): read as `hugo.Data.postkin`."""
         return self.site.root / self.hugo.data_dir / "postkin"
+
+    def browser_dir(self) -> Path:
+        """`<site>/static` (the first of Hugo's staticDir): copied to the root of the site."""
+        return self.site.root / self.hugo.static_dir
 
     def write_data(self, out: Path, build: Build) -> tuple[int, int]:
         """postkin.json and posts/<key>.json as every generator gets them, plus `pages.json`: language ->

@@ -474,6 +474,7 @@ class HugoConfig:
     disabled_languages: frozenset[str] = frozenset()
     roots: list[ContentRoot] = field(default_factory=list)
     data_dir: str = "data"
+    static_dir: str = "static"  # the first of staticDir: Hugo copies its files to the site's root
     build_drafts: bool = False
     build_future: bool = False
     build_expired: bool = False
@@ -524,6 +525,7 @@ class HugoConfig:
 
         c.multihost = any(isinstance(languages.get(code), dict) and languages[code].get("baseurl") for code in codes)
         c.data_dir = str(config.get("datadir") or "data")
+        c.static_dir = (string_list(config.get("staticdir")) or ["static"])[0]
         c.build_drafts = to_bool(config.get("builddrafts", False))
         c.build_future = to_bool(config.get("buildfuture", False))
         c.build_expired = to_bool(config.get("buildexpired", False))

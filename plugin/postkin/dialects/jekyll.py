@@ -777,6 +777,10 @@ class JekyllDialect(Dialect):
         """`_data/postkin` (or `<data_dir>/postkin`): Jekyll reads it as `site.data.postkin`."""
         return self.site.root / self.config.data_dir / "postkin"
 
+    def browser_dir(self) -> Path:
+        """`<site>/assets`: files without front matter there are static files Jekyll copies as they are."""
+        return self.site.root / "assets"
+
     def write_data(self, out: Path, build: Build) -> tuple[int, int]:
         """`keys.json` ({page.path: key}), `posts/<key>.json` (one post's context) and `site.json`
         (topics, encoder, post count), so that a Liquid include finds a page's data with

@@ -242,7 +242,36 @@ def posts_from_files(config: MkDocsConfig, files: Files, scope: str, settings: S
         post.slug = key
     posts = [post for _, post in found]
     check_unique_slugs(posts)
+    sources = {post.source for post in posts}
+    for file, post in found:  # a post's own `links:` that name posts lead its related posts (controls.py)
+        linked = [src for src in material_links(file.page, files) if src in sources and src != post.source]
+        post.pins = list(dict.fromkeys([*linked, *post.pins]))
     return PageRead(posts, {post.slug: file for file, post in found}, problems)
+
+
+def material_links(page: Any, files: Files) -> list[str]:
+    """The pages a Material post's `links:` front matter names (Material 9.7+), in order, nested sections
+    walked: each as the source path of the page it names (relative to docs_dir, as Material resolves it;
+    an anchor `#...` is dropped), or its URL when it names no file (an address elsewhere, or an entry
+    Material has already turned into a page's URL)."""
+    links = getattr(getattr(page, "config", None), "links", None)
+    out: list[str] = []
+    stack = list(reversed(getattr(links, "items", None) or []))
+    while stack:
+        item = stack.pop()
+        children = getattr(item, "children", None)
+        if children:
+            stack.extend(reversed(children))
+            continue
+        url = str(getattr(item, "url", "") or "")
+        if not url:
+            continue
+        parts = urlsplit(url)
+        linked = None if parts.scheme or parts.netloc else files.get_file_from_path(unquote(parts.path).lstrip("/"))
+        if linked is None and not (parts.scheme or parts.netloc):  # already resolved to the page's URL
+            linked = next((f for f in files.documentation_pages() if f.url == parts.path.lstrip("/")), None)
+        out.append(linked.src_uri if linked is not None else url)
+    return out
 
 
 def _page_source(file: File) -> tuple[str, dict[str, Any]]:
@@ -304,6 +333,30 @@ def plugin_scope(config: MkDocsConfig) -> str:
         if name.split(" #")[0] == PLUGIN_NAME and hasattr(plugin.config, "scope"):
             return str(plugin.config.scope)
     return "blog"
+
+
+def plugin_settings(start: Path) -> tuple[Settings, Path] | None:
+    """The settings the postkin plugin of the MkDocs site at or above `start` reads (its options in
+    mkdocs.yml, validated and with paths resolved by the plugin's own configuration class), and that
+    mkdocs.yml; None when the site found is not an MkDocs site, its mkdocs.yml does not list the plugin, or
+    MkDocs is not installed (the dialect then says so). `postkin build / eval / report / suggest-tags` use
+    these, so the command line and `mkdocs build` compute the same lists. Raises PostkinError when
+    mkdocs.yml does not load (a misspelt option: MkDocs' own one-line message)."""
+    from . import locate
+
+    found = locate(start)
+    if found is None or found[0] is not MkDocsDialect:
+        return None
+    try:
+        import mkdocs  # noqa: F401
+    except ImportError:
+        return None
+    config_file = found[2]
+    config = load_mkdocs_config(config_file)
+    for name, plugin in config.plugins.items():
+        if name.split(" #")[0] == PLUGIN_NAME and getattr(plugin.config, "settings", None) is not None:
+            return plugin.config.settings, config_file
+    return None
 
 
 @dataclass
@@ -410,6 +463,11 @@ class MkDocsDialect(Dialect):
                     base_path=urlsplit(config.site_url or "").path or "", build_future=True, build_expired=True)
         site.config = {"mkdocs": config, "scope": plugin_scope(config)}
         return site
+
+    def browser_dir(self) -> Path:
+        """The docs folder: MkDocs copies its files that are not pages into the site as they are (in a real
+        build the plugin also writes the same two files into site_dir)."""
+        return Path(self.site.config["mkdocs"].docs_dir)
 
     def post(self, doc: Document) -> Post | None:
         """One file as the plugin would read it (for `postkin suggest-tags`: a new or edited post, read from

@@ -6,9 +6,10 @@ already read and rendered every article, so a Post is made from the article's me
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
@@ -17,7 +18,7 @@ from typing import Any
 from ..corpus import Post
 from ..errors import PostkinError
 from ..links import all_aliases, extract_links
-from ..metadata import as_list, lower_keys, number, opted_out
+from ..metadata import as_list, lower_keys, number, opted_out, pins, recommended
 from ..outputs import write_outputs
 from ..pipeline import Build, Stats
 from ..pipeline import run as run_pipeline
@@ -155,6 +156,8 @@ def post_from_article(article: Any, key: str, settings: Settings, recommendable:
         lang=str(getattr(article, "lang", "") or ""),
         # Pelican's translations are the articles sharing a slug in other languages
         translation_key=str(getattr(article, "slug", "") or ""),
+        pins=pins(metadata),
+        recommend=recommended(metadata),
     )
 
 
@@ -216,6 +219,29 @@ def linked_site(site: Mapping[str, Any], articles: Mapping[str, Any]) -> Linked:
     return out
 
 
+class _Named(logging.Filter):
+    """Marks the core's records (logger "postkin") as postkin's in Pelican's log, as this host's own lines
+    are: 'postkin: similarity: 0.02 s' under `pelican -D`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("postkin: "):
+            record.msg = f"postkin: {record.msg}"
+        return True
+
+
+@contextlib.contextmanager
+def named_core_lines() -> Iterator[None]:
+    """Inside the block, the core's log lines (stages and their times under `pelican -D`, a cache or
+    popularity warning) reach Pelican's handlers as "postkin: ..." lines; Pelican's own log level and
+    `--fatal` decide what is shown, as for any of its loggers."""
+    core, named = logging.getLogger("postkin"), _Named()
+    core.addFilter(named)
+    try:
+        yield
+    finally:
+        core.removeFilter(named)
+
+
 @dataclass
 class SiteResults:
     """postkin's results for one Pelican build, linked to the articles."""
@@ -230,9 +256,10 @@ def run(published: list[Any], others: list[Any], settings: Settings, cache_dir: 
         site_name: str = "") -> SiteResults:
     """Embed (through the cache) and compute; set `article.postkin` on every article given. With the
     `report` setting, also write the report, its links joined to site_url (Pelican's SITEURL)."""
-    posts, articles = posts_from_articles(published, others, settings)
-    apply_popularity(posts, settings)
-    build: Build = run_pipeline(posts, settings, cache_dir=cache_dir)
+    with named_core_lines():
+        posts, articles = posts_from_articles(published, others, settings)
+        apply_popularity(posts, settings)
+        build: Build = run_pipeline(posts, settings, cache_dir=cache_dir)
     contexts_json, site_json = build.posts_json(), build.site.to_json()
     if settings.json_output:
         written, removed = write_outputs(Path(settings.json_output), contexts_json, site_json)

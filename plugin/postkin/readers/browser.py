@@ -22,6 +22,7 @@ more (0.89-0.93) but make 143 KB gzipped, too close to the 150 KB budget for blo
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -35,8 +36,9 @@ from ..outputs import write_if_changed
 DIMS = 64
 BITS = 8
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "postkin-recommend.js"
-# Where the hosts write the two files: Pelican into its output folder, `postkin build` into --out,
-# beside postkin.json (a Hugo or Jekyll site copies them to the folder it serves as is).
+# Where the hosts write the two files: Pelican and MkDocs into their output folder, `postkin build` into the
+# folder the site's generator copies as is (Dialect.browser_dir), both as PELICAN_FILES; for a plain folder
+# of posts, into --out beside postkin.json as BUILD_FILES (the user serves them).
 PELICAN_FILES = ("postkin/vectors.json", "postkin/recommend.js")
 BUILD_FILES = ("postkin-vectors.json", "postkin-recommend.js")
 
@@ -99,6 +101,22 @@ def recommend(data: bytes | str | dict[str, Any], history: Sequence[str], k: int
     seen = set(dict.fromkeys(index[h] for h in history if h in index))
     order = sorted((i for i in range(len(keys)) if i not in seen), key=lambda i: (-scores[i], i))
     return [keys[i] for i in order[:k]]
+
+
+def write_for_site(static: Path | None, out: Path, data: bytes) -> tuple[int, int]:
+    """`postkin build`'s "Recommended for you" files: into `static` (a dialect's browser_dir, a folder the
+    generator copies into the site as is) as PELICAN_FILES, else into the data folder `out` as BUILD_FILES.
+    Returns (files written, files removed): copies an earlier build left in the data folder are removed
+    (an Eleventy data folder runs a .js file; Jekyll loads a .json one as site data)."""
+    if static is None:
+        return write_browser_files(out, data), 0
+    written = write_browser_files(static, data, PELICAN_FILES)
+    removed = 0
+    for name in BUILD_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            (out / name).unlink()
+            removed += 1
+    return written, removed
 
 
 def write_browser_files(folder: Path, data: bytes, names: tuple[str, str] = BUILD_FILES) -> int:

@@ -109,8 +109,12 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
             return nav
         started = time.perf_counter()
         settings = self.settings
-        handler = _ToMkDocs(logging.INFO)
+        # The core's lines (its stages and their times: `mkdocs build -v`) go through the plugin's logger, at
+        # the level MkDocs was asked for; our own logger only, and only while postkin runs.
+        handler = _ToMkDocs()
         core_log = logging.getLogger("postkin")
+        level = core_log.level
+        core_log.setLevel(log.logger.getEffectiveLevel())
         core_log.addHandler(handler)
         try:
             read = posts_from_files(config, files, self.config.scope, settings)
@@ -126,6 +130,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
             raise PluginError(str(exc)) from None
         finally:
             core_log.removeHandler(handler)
+            core_log.setLevel(level)
         state = _State(build, read, {file.src_uri: key for key, file in read.files.items()})
         recommend = build.recommend is not None
         state.digests = {key: pages.context_digest(ctx, recommend) for key, ctx in build.posts_json().items()}
