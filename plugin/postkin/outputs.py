@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,9 +126,15 @@ def write_outputs(out_dir: Path, contexts: Mapping[str, dict[str, Any] | str], s
         raise os_error(out_dir / POSTS_DIR, exc, OUT_ELSEWHERE) from None
     for folder in (out_dir, out_dir / POSTS_DIR):
         remove_stale_temps(folder)
-    previous = _previous_slugs(site_path)
     base = (out_dir / POSTS_DIR).resolve()
     paths = {slug: post_path(out_dir, slug, base) for slug in contexts}
+    # The previous postkin.json names the files that may be removed; reading it (hundreds of MB on a large
+    # site) is needed only when posts/ holds a file that is not one of this build's.
+    try:
+        present = {entry.name for entry in os.scandir(out_dir / POSTS_DIR) if entry.name.endswith(".json")}
+    except OSError:
+        present = set()
+    previous = _previous_slugs(site_path) if present - {path.name for path in paths.values()} else set()
     renamed = {slug: f"{POSTS_DIR}/{path.name}" for slug, path in paths.items() if path.name != f"{slug}.json"}
     bodies = {slug: ctx if isinstance(ctx, str) else _text(ctx) for slug, ctx in contexts.items()}
     for slug in sorted(renamed):
