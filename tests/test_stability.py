@@ -108,3 +108,24 @@ def test_an_edit_rewrites_the_edited_post_and_few_others(tmp_path, fake_encoder)
     build(content, tmp_path)
     changed = {p.name for p, data in files.items() if p.read_bytes() != data}
     assert len(changed) <= 12, sorted(changed)  # of 41 files (8 here: the post's topic neighbours, near-ties)
+
+
+def test_a_project_moved_with_its_cache_keeps_its_topics(tmp_path, fake_encoder):
+    """The topic state is keyed by the site relative to the cache folder: a project moved or copied with its
+    cache (a CI cache restored in another workspace) starts from its kept topics, not from new ones."""
+    import shutil
+    import sqlite3
+
+    from postkin.topics import STATE_KIND
+
+    first = tmp_path / "a"
+    content = blog(first)
+    before = topic_of(build(content, first))
+    moved = tmp_path / "elsewhere" / "b"
+    shutil.copytree(first, moved)
+    write_post(moved / "content", "2024-03-01-db-new.md", 'title: "db notes new"\ntags: [db]', WORDS["db"] + " again\n")
+    after = topic_of(build(moved / "content", moved))
+    assert {k: v for k, v in after.items() if k != "db-new"} == before
+    with sqlite3.connect(moved / "cache" / "embeddings.sqlite3") as db:
+        states = db.execute("SELECT count(*) FROM derived WHERE kind = ?", (STATE_KIND,)).fetchone()[0]
+    assert states == 1  # the moved site found its state under the same key (and updated it)

@@ -235,7 +235,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
             notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
             notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
         corpus.store_parsed(cache)
-        state_key = _topics_key(corpus, feats, settings)
+        state_key = _topics_key(corpus, feats, settings, cache_dir)
         previous, stored = None, None
         if cache is not None:
             stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
@@ -256,12 +256,13 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     return build
 
 
-def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
-    """The cache key of a site's topic state: the site, the encoder and the settings that shape topics
-    (another configuration starts its own topics instead of inheriting these)."""
+def _topics_key(corpus: Corpus, features: Features, settings: Settings, cache_dir: Path | None) -> str:
+    """The cache key of a site's topic state: the site (Corpus.site_key: relative to the cache, so a moved
+    project keeps its topics), the encoder and the settings that shape topics (another configuration
+    starts its own topics instead of inheriting these)."""
     import hashlib
 
-    parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
+    parts = [corpus.site_key(cache_dir), features.encoder_id, str(settings.clusters),
              str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
     parts += [part for part in [controls_stage.topics_fingerprint(settings)] if part]  # only when set: keys stay
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
