@@ -151,15 +151,22 @@ def test_jekyll_include_shows_suggested_tags(tmp_path):
     assert_no_tags(page_file(out, BASEURL + data[other]["url"]))
 
 
+def node_example(example: Path, posts: str, data: str, tmp: Path) -> tuple[Path, dict[str, dict]]:
+    """The Eleventy or Astro example copied to tmp, its tag renamed and `postkin build` run: (site, the
+    posts.json postkin wrote at `data`)."""
+    from test_site_eleventy_astro import copy_example, postkin_build
+
+    site = copy_example(example, tmp / "site")
+    rename_tag(site / posts)
+    postkin_build(site, tmp / "cache", "--config", str(config(tmp)))
+    return site, json.loads((site / data).read_text(encoding="utf-8"))
+
+
 def test_eleventy_includes_show_suggested_tags_in_both_engines(tmp_path):
     pytest.importorskip("tree_sitter_javascript", reason="the Eleventy dialect needs postkin[eleventy]")
     from node_generators import ELEVENTY_DIR, run_eleventy
-    from test_site_eleventy_astro import copy_example, postkin_build
 
-    site = copy_example(ELEVENTY_DIR, tmp_path / "site")
-    rename_tag(site / "src/posts")
-    postkin_build(site, tmp_path / "cache", "--config", str(config(tmp_path)))
-    data = json.loads((site / "src/_data/postkin/posts.json").read_text(encoding="utf-8"))
+    site, data = node_example(ELEVENTY_DIR, "src/posts", "src/_data/postkin/posts.json", tmp_path)
     nunjucks, liquid = with_markup_tag(data, lambda key: "details-and-script" not in key)[:2]
     layouts = site / "src/_includes/layouts"
     post_njk = (layouts / "post.njk").read_text(encoding="utf-8")
@@ -185,12 +192,8 @@ def test_eleventy_includes_show_suggested_tags_in_both_engines(tmp_path):
 def test_astro_component_shows_suggested_tags(tmp_path):
     pytest.importorskip("tree_sitter_typescript", reason="the Astro dialect needs postkin[astro]")
     from node_generators import ASTRO_DIR, run_astro
-    from test_site_eleventy_astro import copy_example, postkin_build
 
-    site = copy_example(ASTRO_DIR, tmp_path / "site")
-    rename_tag(site / "src/content/blog")
-    postkin_build(site, tmp_path / "cache", "--config", str(config(tmp_path)))
-    data = json.loads((site / "src/data/postkin/posts.json").read_text(encoding="utf-8"))
+    site, data = node_example(ASTRO_DIR, "src/content/blog", "src/data/postkin/posts.json", tmp_path)
     target = with_markup_tag(data, lambda key: True)[0]
     layout = site / "src/layouts/BlogPost.astro"
     text = layout.read_text(encoding="utf-8")
