@@ -312,7 +312,7 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
         settings = _settings(config, content, flags)
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        report = evaluate(corpus.posts, settings, corpus.cache_dir, baselines=not no_baselines,
+        report = evaluate(corpus, settings, corpus.cache_dir, baselines=not no_baselines,
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None

@@ -145,6 +145,13 @@ class Languages:
         return cls(same, np.array([langs[p.lang] for p in posts], dtype=np.int64),
                    np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
 
+    def related(self, fused: similarity_stage.FusedSimilarity, listed_posts: np.ndarray, k: int,
+                controls: controls_stage.Controls | None = None) -> Related:
+        """The related lists a build makes under these rules: related.related_posts with the language and
+        translation limits; listed_posts: bool (n,); k posts per row at most."""
+        return related_posts(fused, listed_posts, k, lang_ids=self.lang_ids if self.same else None,
+                             groups=self.groups, controls=controls)
+
 
 @dataclass(frozen=True)
 class StageFunctions:
@@ -172,9 +179,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
         with stage("similarity", times):
             sims = similarity_stage.compute(posts, features, settings)
         with stage("related", times) as notes:
-            related = related_posts(sims.related, listed_posts, settings.related_k,
-                                    lang_ids=languages.lang_ids if languages.same else None,
-                                    groups=languages.groups, controls=controls)
+            related = languages.related(sims.related, listed_posts, settings.related_k, controls)
             notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
         with stage("tags", times) as notes:
             suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
