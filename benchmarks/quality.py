@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         settings, _ = load_settings(args.config, overrides)
         folder = read_folder(corpus, settings)
         cache = settings.cache_folder(corpus)
-        report = evaluate(folder.posts, settings, cache, baselines=not args.no_baselines)
+        report = evaluate(folder, settings, cache, baselines=not args.no_baselines)
         base = {"corpus": corpus.name, "posts": report.posts, "test_posts": report.test_posts}
         for score in report.scores:
             print(json.dumps({**base, **score.to_dict()}, ensure_ascii=False), flush=True)

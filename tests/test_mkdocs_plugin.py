@@ -590,3 +590,23 @@ def test_mkdocs_serve_rebuilds_the_pages_whose_context_changed(tmp_path, flags):
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def test_a_post_symlinked_from_outside_docs_is_not_read(tmp_path, fake_encoder):
+    """MkDocs follows symbolic links; postkin reads nothing outside docs_dir unless follow_symlinks (#13),
+    as it does for every other generator."""
+    root = material_blog(tmp_path / "site")
+    secret = write(tmp_path / "outside.md", """
+        ---
+        date: 2024-03-01
+        ---
+        # Secret postgresql notes
+
+        Text about postgresql index vacuum query planner database.
+        """)
+    (root / "docs" / "blog" / "posts" / "leak.md").symlink_to(secret)
+    result = CliRunner().invoke(main, ["build", str(root), "--out", str(tmp_path / "out")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    posts = json.loads((tmp_path / "out" / "postkin.json").read_text(encoding="utf-8"))["posts"]
+    assert posts and not any("secret" in ctx["title"].lower() for ctx in posts.values())
+    assert "leak.md" in result.output and "outside" in result.output and "follow_symlinks" in result.output

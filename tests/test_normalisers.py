@@ -123,3 +123,11 @@ def test_pelican_and_the_cli_read_the_same_front_matter_values(tmp_path: Path) -
 
     post = post_from_article(Article(), "t", Settings(), True)
     assert post.popularity == 1200.0 == post_from_source(b'---\ntitle: T\nviews: "1,200"\n---\n', "t.md").popularity
+
+
+@pytest.mark.parametrize("value", ['!!timestamp "J"', '!!int "x"', '!!float "x"', "!!timestamp 2024-13-45"])
+def test_an_explicit_yaml_tag_on_a_value_it_cannot_hold_is_one_line(value):
+    """PyYAML's constructors raise AttributeError/ValueError for these: the build died with a traceback."""
+    with pytest.raises(ValueError) as caught:
+        post_from_source(f"---\ntitle: {value}\n---\nbody\n".encode(), "x.md")
+    assert str(caught.value).startswith("front matter is not valid YAML") and "\n" not in str(caught.value)

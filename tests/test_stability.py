@@ -108,3 +108,48 @@ def test_an_edit_rewrites_the_edited_post_and_few_others(tmp_path, fake_encoder)
     build(content, tmp_path)
     changed = {p.name for p, data in files.items() if p.read_bytes() != data}
     assert len(changed) <= 12, sorted(changed)  # of 41 files (8 here: the post's topic neighbours, near-ties)
+
+
+def test_a_project_moved_with_its_cache_keeps_its_topics(tmp_path, fake_encoder):
+    """The topic state is keyed by the site relative to the cache folder: a project moved or copied with its
+    cache (a CI cache restored in another workspace) starts from its kept topics, not from new ones."""
+    import shutil
+    import sqlite3
+
+    from postkin.topics import STATE_KIND
+
+    first = tmp_path / "a"
+    content = blog(first)
+    before = topic_of(build(content, first))
+    moved = tmp_path / "elsewhere" / "b"
+    shutil.copytree(first, moved)
+    write_post(moved / "content", "2024-03-01-db-new.md", 'title: "db notes new"\ntags: [db]', WORDS["db"] + " again\n")
+    after = topic_of(build(moved / "content", moved))
+    assert {k: v for k, v in after.items() if k != "db-new"} == before
+    with sqlite3.connect(moved / "cache" / "embeddings.sqlite3") as db:
+        states = db.execute("SELECT count(*) FROM derived WHERE kind = ?", (STATE_KIND,)).fetchone()[0]
+    assert states == 1  # the moved site found its state under the same key (and updated it)
+
+
+def test_lsi_weighted_by_eigenvalue_does_not_jump_when_two_components_swap():
+    """Two components with (nearly) equal eigenvalues may come out of the eigendecomposition in any rotation
+    of each other; a tiny edit of one post turns them. Weighted by rank (the component's position) the two
+    carry different weights, so the LSI cosines of posts the edit never touched jump; weighted by
+    eigenvalue (lexical.lsi_value_weights) they carry the same weight and the LSI moves with the edit only."""
+    from postkin import lexical
+
+    rng = np.random.default_rng(0)
+    n, k = 40, 4
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    lam = np.geomspace(8.0, 0.5, n)
+    lam[k - 1] = lam[k] = (lam[k - 2] + lam[k + 1]) / 2  # a tie at the cut-off (real spectra: 18F's gaps near k = 64 are ~0.003)
+    G = (U * lam) @ U.T
+    E = np.zeros((n, n))
+    E[0, 1] = E[1, 0] = 1e-6  # an edit of post 0 (its similarity with post 1)
+    X = np.zeros((n, n))  # the exact path reads only X's shape
+    moved = {}
+    for cut in ("rank", "value"):
+        before = lexical.lsi(X, k, gram=G, cut=cut).astype(np.float64)
+        after = lexical.lsi(X, k, gram=G + E, cut=cut).astype(np.float64)
+        moved[cut] = np.abs(before @ before.T - after @ after.T)[2:, 2:].max()  # pairs the edit did not touch
+    assert moved["value"] < 1e-4 < 1e-2 < moved["rank"], moved

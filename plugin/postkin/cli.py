@@ -103,7 +103,8 @@ _common = [
     click.option("--config", type=click.Path(path_type=Path, dir_okay=False),
                  help="postkin.toml or pyproject.toml ([tool.postkin]); default: nearest one above the content"),
     click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
-                 help="embedding cache folder (default: .postkin-cache beside the content folder)"),
+                 help="embedding cache folder (default: .postkin-cache in the site's folder; for a plain "
+                      "folder of posts, beside it)"),
     click.option("--strict", is_flag=True, default=None, help="fail on any post that cannot be read"),
     click.option("-v", "--verbose", is_flag=True,
                  help="also show each stage's time and counts, and every file that is not a post and why"),
@@ -326,7 +327,7 @@ def eval_command(content: Path, as_json: bool, no_baselines: bool, config: Path 
         settings = _settings(config, content, flags)
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        report = evaluate(corpus.posts, settings, corpus.cache_dir, baselines=not no_baselines,
+        report = evaluate(corpus, settings, corpus.cache_dir, baselines=not no_baselines,
                           progress=lambda message: log.debug("eval: %s", message))
     except PostkinError as exc:
         raise click.ClickException(str(exc)) from None
@@ -421,9 +422,12 @@ def _diff_snapshots(content: Path, last: bool, config: Path | None, flags: dict[
     cache_dir = dialect.cache_folder() if dialect is not None else Path(str(settings.cache_dir)).expanduser()
     with open_cache(cache_dir if cache_dir.is_dir() else None) as cache:
         previous, recorded = stored_snapshots(cache) if cache is not None else (None, None)
-    if recorded is None or (last and previous is None):
-        raise PostkinError(f"{cache_dir}: no record of {'two builds' if last else 'a build'} of this site; run "
-                           "`postkin build` (or the site's build with postkin's plugin) first")
+    if recorded is None:
+        raise PostkinError(f"{cache_dir}: no record of a build of this site; run `postkin build` (or the site's "
+                           "build with postkin's plugin) first")
+    if last and previous is None:  # one build so far, or every build since gave the same lists
+        log.info("postkin diff: the cache keeps one build's lists (builds after it, if any, gave the same lists)")
+        return recorded, recorded
     if last or dialect is None:
         return previous, recorded
     corpus = read_site(dialect, settings)

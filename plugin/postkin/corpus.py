@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -158,6 +159,22 @@ class Corpus:
     root: Path | None = None
     content: Path | None = None
     cache_dir: Path | None = None  # where this site's cache lives (None: no cache)
+
+    def site_key(self, cache_dir: Path | None = None) -> str:
+        """The site as the cache names it (one cache may serve several sites): its folder relative to the
+        cache folder's parent, so a project moved or copied with its cache, or a CI cache restored in another
+        workspace, keeps its state; the absolute folder when they share no ancestor. '' for a host's list
+        of posts. `cache_dir`: the cache folder (default: this corpus's)."""
+        site = self.root or self.content
+        if site is None:
+            return ""
+        site, cache = Path(site).resolve(), cache_dir or self.cache_dir
+        if cache is None:
+            return str(site)
+        try:
+            return os.path.relpath(site, Path(cache).resolve().parent)
+        except ValueError:  # another drive (Windows)
+            return str(site)
 
     def store_parsed(self, cache: EmbeddingCache | None) -> None:
         """Keep this run's parsed posts in the cache (called once the build has succeeded)."""

@@ -36,14 +36,14 @@ import numpy as np
 from . import controls as controls_stage
 from . import features as features_stage
 from . import lexical, similarity, tags
-from .corpus import Post
+from .corpus import Corpus, Post
 from .encoders import Encoder, get_encoder
 from .features import embed, embed_text
 from .languages import MIN_GROUP
 from .neighbours import top_k_rows
-from .pipeline import Stages, one_blas_thread, open_cache
+from .pipeline import Languages, Stages, one_blas_thread, open_cache
 from .pipeline import recommendable as recommendable_posts
-from .related import related_posts
+from .related import Related, related_posts
 from .settings import Settings
 
 RELATED_K = 4
@@ -80,7 +80,8 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 class ListFill:
     """How full the configured method's related lists are: `k` (related_k), the share of posts whose list
     has k posts before any fallback, and quantiles of the fused scores of the listed related posts (pins
-    left out), overall and at rank 1 and rank k; None without any listed post."""
+    left out), overall and at rank 1 and rank k; None without any listed post (at rank k: without any
+    full list, as on a site whose languages each have k posts or fewer)."""
 
     k: int
     full_share: float
@@ -100,15 +101,17 @@ class ListFill:
         out = f"related lists (related_k {self.k}): {100 * self.full_share:.1f}% of posts have a full list"
         if self.fused is not None:
             quantiles = ", ".join(f"{q} {v:.2f}" for q, v in self.fused.items())
-            out += (f"; fused score of listed related posts: {quantiles} (median at rank 1 {self.first_median:.2f}, "
-                    f"at rank {self.k} {self.last_median:.2f}); 0 is an average pair, related_min_score cuts here")
+            first, at_k = ("none" if v is None else f"{v:.2f}" for v in (self.first_median, self.last_median))
+            out += (f"; fused score of listed related posts: {quantiles} (median at rank 1 {first}, "
+                    f"at rank {self.k} {at_k}); 0 is an average pair, related_min_score cuts here")
         return out
 
 
-def list_fill(fused: similarity.FusedSimilarity, recommendable: np.ndarray, k: int,
-              controls: controls_stage.Controls | None) -> ListFill:
-    """The ListFill of related lists of length k made from `fused`, as a build makes them."""
-    related = related_posts(fused, recommendable, k, controls=controls)
+def list_fill(related: Related, controls: controls_stage.Controls | None) -> ListFill:
+    """The ListFill of a build's related lists (related.Related, k = its columns = related_k), as the build
+    made them: language and translation limits, editorial controls; pins (from `controls`) left out of
+    the score quantiles."""
+    k = related.idx.shape[1]
     n = related.idx.shape[0]
     if not n or not k:
         return ListFill(k, 0.0)
@@ -125,8 +128,7 @@ def list_fill(fused: similarity.FusedSimilarity, recommendable: np.ndarray, k: i
     first = scores[:, 0][shown[:, 0]]
     last = scores[:, k - 1][shown[:, k - 1]]
     return ListFill(k, full, {names[q]: float(v) for q, v in zip(QUANTILES, values)},
-                    float(np.median(first)) if len(first) else float("nan"),
-                    float(np.median(last)) if len(last) else float("nan"))
+                    float(np.median(first)) if len(first) else None, float(np.median(last)) if len(last) else None)
 
 
 @dataclass
@@ -336,18 +338,22 @@ def evaluate_build(stages: Stages, settings: Settings) -> Report:
                                       settings)
         scores = [score_method(name, proto, stages.features, sims, stages.controls), random_anchor(proto),
                   most_frequent_anchor(proto)]
-        lists = list_fill(stages.similarity.related, stages.listed, settings.related_k, stages.controls)
+        lists = list_fill(stages.related, stages.controls)
     return proto.report(scores, lists)
 
 
-def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = None, *, encoder: Encoder | None = None,
-             baselines: bool = True, progress: Callable[[str], None] | None = None) -> Report:
-    """Both protocols for the configured method (and the baselines) on a blog's posts."""
+def evaluate(corpus: Corpus | list[Post], settings: Settings, cache_dir: Path | None = None, *,
+             encoder: Encoder | None = None, baselines: bool = True,
+             progress: Callable[[str], None] | None = None) -> Report:
+    """Both protocols for the configured method (and the baselines) on a blog's posts (a Corpus, whose
+    declared languages and future/expired rules apply as in pipeline.run, or a host's list of posts)."""
     say = progress or (lambda message: None)
     encoder = encoder or get_encoder(settings)
-    proto = protocol(posts, ignore=controls_stage.ignored_tag(settings))
+    corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
+    posts = corpus.posts
+    proto = protocol(posts, recommendable_posts(corpus), controls_stage.ignored_tag(settings))
     truth, recommendable, vocab = proto.truth, proto.recommendable, proto.vocab
-    controls = controls_stage.of(posts, settings, recommendable)
+    controls = controls_stage.of(posts, settings, recommendable, base_path=corpus.base_path)
     test_rows, test_truth = proto.test_rows, proto.test_truth
     hidden = [dataclasses.replace(p, tags=[]) for p in posts]  # the engine never sees a tag
     texts: dict[str, list[str]] = {}
@@ -370,7 +376,8 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         configured = score_method(method_name(settings), proto, feats, sims, controls)
         configured.seconds = time.perf_counter() - started  # with the similarity, as for every baseline
         scores = [configured]
-        lists = list_fill(sims.related, recommendable, settings.related_k, controls)
+        languages = Languages.of(corpus, settings)  # the build's lists (pipeline.compute), tags hidden
+        lists = list_fill(languages.related(sims.related, recommendable, settings.related_k, controls), controls)
         if not baselines:
             return proto.report(scores, lists)
 
@@ -388,7 +395,7 @@ def evaluate(posts: list[Post], settings: Settings, cache_dir: Path | None = Non
         timed("TF-IDF full body", lambda: _top_related(similarity._dot(tfidf, tfidf, np.float32), recommendable))
 
         def lsi_related() -> np.ndarray:
-            Z = lexical.lsi(tfidf, 100)
+            Z = lexical.lsi(tfidf, 100, cut="rank")  # the classic method, as measured so far
             return _top_related(Z @ Z.T, recommendable)
 
         timed("LSI (TF-IDF + SVD 100)", lsi_related)

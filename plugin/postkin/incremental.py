@@ -210,7 +210,8 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
         reason = "another version of postkin kept the last full fit"
     if reason is None and last is not None:
         updated = largebuild.update(last, corpus, settings, cache, encoder=encoder, progress=progress,
-                                    digests=digests, listed=listed, settings_key=settings_key(settings))
+                                    digests=digests, listed=listed, settings_key=settings_key(settings),
+                                    cache_dir=cache_dir)
         if isinstance(updated, str):
             reason = updated
         else:
@@ -223,7 +224,7 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
         log.debug("computing every stage%s", f" ({reason})" if reason else "")
         result = full_build(corpus, settings, cache, encoder=encoder, progress=progress,
                             fresh_topics=full and not elsewhere, record=record,
-                            functions=functions or StageFunctions())
+                            functions=functions or StageFunctions(), cache_dir=cache_dir)
         if largebuild.why_full(len(posts), settings) is None and result.stages is not None:
             arrays = largebuild.capture(result.stages, corpus, settings, cache)
     if store is not None and cache is not None and cache.mode == "rw" and record:

@@ -43,6 +43,8 @@ from .state import Generation, Kept, pack_strings
 from .tags import Suggestion, rank_tags, tag_features
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .cache import EmbeddingCache
     from .corpus import Corpus, Post
     from .encoders import Encoder
@@ -179,7 +181,7 @@ def _remap_rows(old: np.ndarray, old_of_new: np.ndarray, fill: Any = 0) -> np.nd
 
 def update(last: Generation, corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *,
            encoder: Encoder, progress: Progress | None, digests: Digests, listed: np.ndarray, settings_key: str,
-           ) -> tuple[Build, dict[str, np.ndarray | Kept]] | str:
+           cache_dir: Path | None = None) -> tuple[Build, dict[str, np.ndarray | Kept]] | str:
     """The build after the one `last` holds, computing what changed (see the module docstring); or why it
     must compute every stage instead."""
     import scipy.sparse as sp
@@ -319,7 +321,7 @@ def update(last: Generation, corpus: Corpus, settings: Settings, cache: Embeddin
         suggestions = _suggest_rows(posts, scored, view, vocab, semantic, counts_of, terms, idf, langs, last,
                                     fit_keys, settings)
     # -- topics, as every build fits them
-    state_key = _topics_key(corpus, _FeatureView(vectors, encoder.cache_id, langs), settings)
+    state_key = _topics_key(corpus, _FeatureView(vectors, encoder.cache_id, langs), settings, cache_dir)
     stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key) if cache is not None else None
     topics = find_topics(posts, semantic, listed, vocab, settings,
                          previous=TopicState.from_bytes(stored) if stored is not None else None, own=vectors)

@@ -110,6 +110,13 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ValueError(f"front matter is not valid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        # PyYAML's safe constructors raise plain Python errors for explicit tags on values they cannot
+        # hold (`!!timestamp "J"`: AttributeError; `!!int "x"`, a 5,000-digit int: ValueError)
+        if str(exc).startswith("front matter repeats YAML aliases"):
+            raise
+        raise ValueError("front matter is not valid YAML: a value its YAML tag cannot hold "
+                         f"({quote(str(exc))})") from None
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):

@@ -164,6 +164,13 @@ class Languages:
         return cls(same, np.array([langs[p.lang] for p in posts], dtype=np.int64),
                    np.array([group_ids.get(k, -1) for k in keys], dtype=np.int64))
 
+    def related(self, fused: similarity_stage.FusedSimilarity, listed_posts: np.ndarray, k: int,
+                controls: controls_stage.Controls | None = None) -> Related:
+        """The related lists a build makes under these rules: related.related_posts with the language and
+        translation limits; listed_posts: bool (n,); k posts per row at most."""
+        return related_posts(fused, listed_posts, k, lang_ids=self.lang_ids if self.same else None,
+                             groups=self.groups, controls=controls)
+
 
 @dataclass(frozen=True)
 class StageFunctions:
@@ -192,9 +199,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
         with stage("similarity", times):
             sims = similarity_stage.compute(posts, features, settings)
         with stage("related", times) as notes:
-            related = related_posts(sims.related, listed_posts, settings.related_k,
-                                    lang_ids=languages.lang_ids if languages.same else None,
-                                    groups=languages.groups, controls=controls)
+            related = languages.related(sims.related, listed_posts, settings.related_k, controls)
             notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
         with stage("tags", times) as notes:
             suggest_extra = {"fitted": fitted} if functions.suggest is tags.suggest else {}  # the model kept
@@ -266,7 +271,7 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
 
 def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *, encoder: Encoder | None = None,
                progress: Progress | None = None, fresh_topics: bool = False, record: bool = True,
-               functions: StageFunctions = StageFunctions()) -> Build:
+               functions: StageFunctions = StageFunctions(), cache_dir: Path | None = None) -> Build:
     """Every stage from the features on, as a build did before it kept anything but the embeddings,
     token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would); the build's
     record for `postkin diff` kept in the cache unless `record` is false."""
@@ -278,7 +283,7 @@ def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None,
         notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
         notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
     corpus.store_parsed(cache)
-    state_key = _topics_key(corpus, feats, settings)
+    state_key = _topics_key(corpus, feats, settings, cache_dir)
     previous, stored = None, None
     if cache is not None:
         stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
@@ -299,12 +304,13 @@ def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None,
     return build
 
 
-def _topics_key(corpus: Corpus, features: Features, settings: Settings) -> str:
-    """The cache key of a site's topic state: the site, the encoder and the settings that shape topics
-    (another configuration starts its own topics instead of inheriting these)."""
+def _topics_key(corpus: Corpus, features: Features, settings: Settings, cache_dir: Path | None) -> str:
+    """The cache key of a site's topic state: the site (Corpus.site_key: relative to the cache, so a moved
+    project keeps its topics), the encoder and the settings that shape topics (another configuration
+    starts its own topics instead of inheriting these)."""
     import hashlib
 
-    parts = [str(corpus.root or corpus.content or ""), features.encoder_id, str(settings.clusters),
+    parts = [corpus.site_key(cache_dir), features.encoder_id, str(settings.clusters),
              str(settings.seed), str(settings.cluster_label_tags), ",".join(settings.embed_fields)]
     parts += [part for part in [controls_stage.topics_fingerprint(settings)] if part]  # only when set: keys stay
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]

@@ -163,7 +163,8 @@ class Settings:
     batch_size: int = _setting(256, _positive_int, "texts per encoder batch (18F: 64 took 1.13 s, 256 took 0.69 s)")
     threads: int | None = _setting(None, _optional_positive_int, "encoder threads (default: the cores available)")
     cache_dir: str | None = _setting(
-        None, _optional_string, "embedding cache folder (default: .postkin-cache beside the content folder)",
+        None, _optional_string,
+        "embedding cache folder (default: .postkin-cache in the site's folder; a plain folder of posts: beside it)",
         path=True)
     generator: str = _setting(
         "auto", _choice(*GENERATORS),
@@ -256,7 +257,8 @@ class Settings:
         None, _optional_string,
         "Eleventy: the tag whose collection holds the posts (default: the tag directory data files give, as "
         "posts/posts.json); Astro: the content collection of the posts (default: blog, or the only one)",
-        hosts=("cli",), elsewhere="Pelican's articles are its posts")
+        hosts=("cli",), elsewhere={"pelican": "Pelican's articles are its posts",
+                                   "mkdocs": "the MkDocs plugin reads the pages MkDocs builds"})
     neighbors: str = _setting(
         "auto", _choice(*NEIGHBOUR_BACKENDS), "nearest-neighbour backend: " + ", ".join(NEIGHBOUR_BACKENDS))
     signals: bool = _setting(False, _bool, "explain each score by the signals that made it")

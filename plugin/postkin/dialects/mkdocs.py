@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import html
 import logging
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -219,6 +220,13 @@ def posts_from_files(config: MkDocsConfig, files: Files, scope: str, settings: S
             continue  # the blog's own index, archive, category and author pages
         if getattr(file, "generated_by", None):
             continue  # pages another plugin made up (not the author's)
+        if file.abs_src_path and not settings.follow_symlinks:
+            # MkDocs follows symbolic links; postkin reads nothing outside docs_dir unless told to (#13)
+            target = Path(os.path.realpath(file.abs_src_path))
+            if not target.is_relative_to(os.path.realpath(config.docs_dir)):
+                problems.append((file.src_uri, f"skipped: a symbolic link to {target}, outside {config.docs_dir}; "
+                                               "set follow_symlinks = true to read it"))
+                continue
         if not is_post and (scope == "blog" or any(file.src_uri.startswith(d + "/") for d, _ in post_dirs)):
             continue
         if is_post and scope == "docs":
