@@ -621,6 +621,13 @@ POINT_ON_SCREEN = """(key) => {
   }
   return null;
 }"""
+FRAME_CENTRE = """() => {
+  const fig = Bokeh.documents[0].get_model_by_name('map');
+  const view = Bokeh.index.find_one(fig);
+  const rect = view.canvas_view.el.getBoundingClientRect(), f = view.frame.bbox;
+  return {x: rect.left + f.x + f.width / 2, y: rect.top + f.y + f.height / 2,
+          px_per_unit: f.width / (fig.x_range.end - fig.x_range.start)};
+}"""
 DENDROGRAM = """() => {
   const fig = Bokeh.documents[0].get_model_by_name('dendrogram');
   const links = Bokeh.documents[0].get_model_by_name('dendrogram-links');
@@ -687,6 +694,15 @@ def browse(html: Path, shots: Path, data: dict, hover: list[str]) -> dict:
                 page.mouse.wheel(0, -400)
                 page.wait_for_timeout(300)
                 seen["zoom"] = (before, page.evaluate(ranges))
+                # pan: drag from the middle of the plot 200 px to the left, by real mouse events
+                centre = page.evaluate(FRAME_CENTRE)
+                page.mouse.move(centre["x"], centre["y"])
+                page.mouse.down()
+                page.mouse.move(centre["x"] - 100, centre["y"], steps=5)
+                page.mouse.move(centre["x"] - 200, centre["y"], steps=5)
+                page.mouse.up()
+                page.wait_for_timeout(300)
+                seen["pan"] = (seen["zoom"][1], page.evaluate(ranges), centre["px_per_unit"])
         finally:
             browser.close()
     from postkin.report.html import MAP_ALPHA, palette
@@ -725,6 +741,10 @@ def check_page(seen: dict, data: dict) -> None:
     if "zoom" in seen:
         (a0, a1), (b0, b1) = seen["zoom"]
         assert b1 - b0 < a1 - a0  # the wheel zoomed in
+    if "pan" in seen:
+        (a0, a1), (b0, b1), px_per_unit = seen["pan"]
+        assert b1 - b0 == pytest.approx(a1 - a0, rel=1e-6)  # a pan keeps the zoom
+        assert (b0 - a0) * px_per_unit == pytest.approx(200, abs=20)  # dragged 200 px left: the view moved right
 
 
 @pytest.mark.slow
