@@ -1,6 +1,6 @@
 """The postkin plugin's options in mkdocs.yml, as MkDocs' own config options, made from postkin's one
 settings schema (`postkin.settings.Settings`): every setting the MkDocs plugin reads is an option,
-validated by the schema's own check; `enabled` and `scope` are the plugin's own.
+validated by the schema's own check; `enabled`, `scope` and `placement` are the plugin's own.
 
     plugins:
       - blog
