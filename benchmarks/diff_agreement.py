@@ -44,7 +44,7 @@ def postkin(*args: str) -> tuple[float, str]:
 def named(text: str) -> list[str]:
     """The post keys a text diff names (its unindented lines after the summary, before the topics)."""
     return sorted({line.split("  ")[0] for line in text.splitlines()[1:]
-                   if line and not line.startswith((" ", "topics:"))})
+                   if line and not line.startswith((" ", "topics:", "note:"))})
 
 
 def rewritten(old: Path, new: Path) -> list[str]:

@@ -31,7 +31,8 @@ def diff(*args: str | Path) -> str:
 
 def named(text: str) -> set[str]:
     """The posts a text diff names: its unindented lines after the summary, up to the topics."""
-    return {line.split("  ")[0] for line in text.splitlines()[1:] if line and not line.startswith((" ", "topics:"))}
+    return {line.split("  ")[0] for line in text.splitlines()[1:]
+            if line and not line.startswith((" ", "topics:", "note:"))}
 
 
 def changed_files(old: Path, new: Path) -> set[str]:
@@ -91,6 +92,40 @@ def test_lines_say_what_entered_and_left_and_which_signal_moved(site, tmp_path):
     assert any(re.search(r"\(was #\d\): fell (to #\d+|below #10)", line) for line in left), text
     own = next(line for line in text.splitlines() if line.startswith("  post "))
     assert 'title "PostgreSQL tuning part 0" -> "CSS grid and flexbox layout"' in own
+
+
+@pytest.mark.parametrize("signals", [False, True])
+def test_two_folders_built_without_signals_say_how_to_see_why(site, tmp_path, signals):
+    """OLD NEW cannot say why related posts moved unless the builds kept their signals: one line says
+    so and names `--signals`; built with `--signals`, the lines say which signal moved and no note."""
+    content, config, cache, _ = site
+    flags = ["--signals"] if signals else []
+
+    def build_to(out: Path) -> None:
+        result = CliRunner().invoke(main, ["build", str(content), "--out", str(out), "--config", str(config),
+                                           "--cache-dir", str(cache), *flags], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+    build_to(tmp_path / "old")
+    target = content / "2024-01-04-postgres-0.md"
+    target.write_text(target.read_text().replace("PostgreSQL tuning part 0", "CSS grid and flexbox layout")
+                      .replace("postgresql index vacuum query planner database", "css grid flexbox layout frontend"))
+    build_to(tmp_path / "new")
+    text = diff(tmp_path / "old", tmp_path / "new")
+    related = [line for line in text.splitlines() if re.match(r"  related +[+~-] ", line)]
+    assert related, text
+    notes = [line for line in text.splitlines() if line.startswith("note:")]
+    markdown = diff(tmp_path / "old", tmp_path / "new", "--format", "markdown")
+    if signals:
+        assert notes == [] and "built without signals" not in markdown
+        assert any(re.search(r"fused -?[\d.]+ -> -?[\d.]+: ", line) for line in related), text
+    else:
+        assert notes == [text.splitlines()[-1]] == [
+            f"note: {tmp_path / 'old'} and {tmp_path / 'new'} were built without signals, so this diff cannot "
+            "say why related posts moved; build with `postkin build --signals` (setting `signals = true`) to "
+            "see which signal moved"]
+        assert not any("fused" in line for line in related)
+        assert markdown.rstrip().splitlines()[-1].startswith("_") and "postkin build --signals" in markdown
 
 
 def test_markdown_links_posts_and_escapes_titles(site, tmp_path):

@@ -51,7 +51,8 @@ def postkin_build(site: Path, cache: Path, *extra: str) -> str:
 
 
 class Links(HTMLParser):
-    """The postkin links of a page (class -> [(href, text)]), its <h1> text and its <script> elements."""
+    """The postkin links of a page (class -> [(href, text)]), its <h1> text and its <script> elements
+    (but "Recommended for you"'s postkin/recommend.js)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class Links(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "script":
+        if tag == "script" and not (a.get("src") or "").endswith("/postkin/recommend.js"):  # recommend_for_you's
             self.scripts += 1
         if tag == "a" and a.get("class") in LINK_CLASSES:
             self._in, self._text = (a["class"], a.get("href") or ""), []
@@ -181,7 +182,7 @@ f.addEventListener('load', () => {
     }).length,
     texts: links.map(a => a.textContent),
     hrefs: links.map(a => new URL(a.href).pathname),
-    scripts: doc.querySelectorAll('script').length,
+    scripts: [...doc.querySelectorAll('script')].filter(s => !s.src.endsWith('/postkin/recommend.js')).length,
     h1: (doc.querySelector('h1') || {}).textContent || '',
   });
 });

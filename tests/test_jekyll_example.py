@@ -148,9 +148,11 @@ def test_data_is_rewritten_only_where_its_bytes_change(tmp_path):
     site = copy_example(tmp_path / "site")
     cache = tmp_path / "cache"
     first = postkin_build(site, cache)
-    assert re.search(r"22 posts; embedded 22 now.*; 24 files written, 0 removed", first), first
+    # 24 data files, and assets/postkin/vectors.json and recommend.js (the example's recommend_for_you)
+    assert re.search(r"22 posts; embedded 22 now.*; 26 files written, 0 removed", first), first
     data = site / "_data" / "postkin"
     before = snapshot(data)
+    vectors = (site / "assets" / "postkin" / "vectors.json").read_bytes()  # the example's recommend_for_you
     time.sleep(0.05)
     again = postkin_build(site, cache)
     assert "0 files written, 0 removed" in again, again
@@ -167,7 +169,9 @@ def test_data_is_rewritten_only_where_its_bytes_change(tmp_path):
     # every file that showed the old title had to change (others may too: the title is embedded)
     showing = {name for name, (raw, _) in before.items() if old_title.encode() in raw}
     assert showing <= changed and "posts/reading-explain-analyze.json" in changed
-    assert f"{len(changed)} files written" in edited, edited
+    # and the vectors file of "Recommended for you", which holds the titles too
+    assert (site / "assets" / "postkin" / "vectors.json").read_bytes() != vectors
+    assert f"{len(changed) + 1} files written" in edited, edited
     clean = tmp_path / "clean"
     postkin_build(site, cache, "--out", str(clean))
     assert {k: v[0] for k, v in snapshot(clean).items()} == {k: v[0] for k, v in after.items()}

@@ -461,6 +461,41 @@ def test_recommend_for_you_and_the_report(tmp_path, fake_encoder):
     assert "Python packaging part 0" in report and "https://example.com/sub/blog/2024/01/01/" in report
 
 
+def test_reader_logs_give_page_views_to_most_read(tmp_path, fake_encoder, caplog):
+    """The plugin reads setting reader_logs as `postkin build` does (pipeline.run): the page views of an
+    access log (gzip, nginx combined, the site below /sub/) fill "Most read"; a bot's views and a
+    malformed line count for nothing, and the build says so in one line."""
+    pytest.importorskip("gensim", reason="the readers extra is not installed (pip install '.[readers]')")
+    import gzip
+
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
+    bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+    def line(ip: str, minute: int, day: int, agent: str = chrome) -> str:
+        return (f'{ip} - - [10/Oct/2024:13:{minute:02d}:00 +0000] "GET /sub/blog/2024/01/{day:02d}/'
+                f'python-packaging-part-{day - 1}/ HTTP/1.1" 200 512 "-" "{agent}"')
+
+    views = [line(f"203.0.113.{n}", n, 1) for n in range(1, 4)] + [line("203.0.113.9", 9, 2)]
+    views += [line("66.249.66.1", m, 3, bot) for m in range(5)] + ["this is no log line"]
+    root = material_blog(tmp_path / "blog", f"""
+        encoder: fake
+        reader_logs: logs/access.log*
+        cache_dir: {tmp_path / 'cache'}
+        """)
+    (root / "logs").mkdir()
+    (root / "logs" / "access.log.1.gz").write_bytes(gzip.compress("\n".join(views).encode() + b"\n"))
+    with caplog.at_level("INFO", logger="mkdocs.plugins.postkin"):  # `mkdocs build -v`: the core's info lines
+        site = build_site(root)
+    said = [r.getMessage() for r in caplog.records if r.name == "mkdocs.plugins.postkin" and "reader logs" in r.getMessage()]
+    assert len(said) == 1 and "5 bot requests" in said[0] and "1 malformed (first: access.log.1.gz line 10)" in said[0], said
+    page = site / "blog" / "2024" / "01" / "03" / "python-packaging-part-2" / "index.html"
+    popular = re.search(r'<ul class="postkin__popular">(.*?)</ul>', page.read_text(encoding="utf-8"), re.S)
+    assert popular, "no Most read list on python-packaging-part-2"
+    titles = [html.unescape(t) for t in re.findall(r">([^<]+)</a>", popular.group(1))]
+    assert titles == ["Python packaging part 0", "Python packaging part 1"]  # 3 views, 1; the bot's 5: none
+    assert (tmp_path / "cache" / "readers.sqlite3").is_file()  # the logs' sessions kept for the next build
+
+
 # --- the example site and `mkdocs serve`, with the real bundled encoder ------------------------------
 
 @pytest.fixture(scope="module")

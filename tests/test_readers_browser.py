@@ -69,10 +69,13 @@ def test_postkin_build_writes_the_browser_files_beside_postkin_json(small_blog, 
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["postkin.json", "posts"]
     old = os.umask(0o022)
     try:
-        assert "2 files written" in build("recommend_for_you = true\n")  # postkin.json is the same bytes
+        # the two files, and postkin.json, which names them for templates (its posts are the same bytes)
+        assert "3 files written" in build("recommend_for_you = true\n")
     finally:
         os.umask(old)
     vectors, script = (tmp_path / "out" / name for name in browser.BUILD_FILES)
+    assert json.loads((tmp_path / "out" / "postkin.json").read_bytes())["recommend_for_you"] == \
+        dict(zip(("vectors", "script"), browser.BUILD_FILES))
     data = json.loads(vectors.read_bytes())
     posts = json.loads((tmp_path / "out" / "postkin.json").read_bytes())["posts"]
     # every post that may be listed, none of the drafts, with the URL and title of postkin.json

@@ -34,7 +34,7 @@ EXAMPLE_README = REPO / "site_example" / "README.md"
 VENV_BIN = Path(sys.executable).parent
 MARKER = re.compile(r"^<!-- readme-test: ([\w-]+) -->\n```(\w*)\n(.*?)^```$", re.M | re.S)
 TESTED = {README: {"make-example", "make-test", "build", "context", "summary", "suggest-tags",
-                   "suggest-tags-output", "pelicanconf", "pre-commit-config", "action"},
+                   "suggest-tags-output", "pelicanconf", "pre-commit-config", "action", "diff", "report"},
           EXAMPLE_README: {"pelican-commands"}}
 
 
@@ -185,6 +185,48 @@ def test_suggest_tags_prints_the_readmes_line(built) -> None:
     pattern = re.escape(shown.split(": suggested tags: ")[0]) + r": suggested tags: [^,()]+ \(\d\.\d\)(, [^,()]+ \(\d\.\d\))*"
     assert re.fullmatch(pattern, result.stdout.strip()), result.stdout
     assert "postgresql (" in result.stdout  # the held-out post's own first tag
+
+
+# --- postkin diff and postkin report -------------------------------------------------------------------
+
+def test_the_readmes_diff_lines_after_a_build_and_an_edit(built, tmp_path: Path) -> None:
+    """Every `postkin diff` line of the README, run in a copy of the built blog: nothing changed, then one
+    title edited (the site against its last build), built, and the last build against the one before it;
+    `old/ new/` compares the output folders from before and after the edit."""
+    blog = tmp_path / "blog"
+    shutil.copytree(built[0], blog)
+    lines = {tuple(line[2:]): line for line in commands(blocks(README)["diff"][1])}
+    site, last, folders, markdown = (lines[key] for key in (("content/",), ("content/", "--last"),
+                                                            ("old/", "new/"), ("content/", "--format", "markdown")))
+    unchanged = run(site, blog)
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert re.match(r"postkin: 0 of \d+ posts' lists changed", unchanged.stdout), unchanged.stdout
+    shutil.copytree(blog / "data" / "postkin", blog / "old")
+    post = blog / "content" / "2024-10-02-partial-covering-indexes.md"
+    post.write_text(re.sub(r"(?m)^title:.*$", 'title: "Covering indexes for the impatient"',
+                           post.read_text(encoding="utf-8"), count=1), encoding="utf-8")
+    now = run(site, blog)
+    assert now.returncode == 0 and "Covering indexes for the impatient" in now.stdout, now.stdout + now.stderr
+    assert not now.stdout.startswith("postkin: 0 of")
+    build = commands(blocks(README)["build"][1])[1]
+    assert run(build, blog).returncode == 0
+    shutil.copytree(blog / "data" / "postkin", blog / "new")
+    for line in (last, folders):
+        shown = run(line, blog)
+        assert shown.returncode == 0 and "Covering indexes for the impatient" in shown.stdout, (line, shown.stdout)
+    assert run(markdown, blog).stdout.startswith("### postkin: 0 of ")  # built since: the site = its last build
+
+
+def test_the_readmes_report_line(built, tmp_path: Path) -> None:
+    pytest.importorskip("sklearn", reason="the report extra is not installed")
+    blog = tmp_path / "blog"
+    shutil.copytree(built[0], blog)
+    lines = commands(blocks(README)["report"][1])
+    assert lines[0][:2] == ["pip", "install"] and len(lines) == 2
+    result = run(lines[1], blog)
+    assert result.returncode == 0, result.stderr
+    page = (blog / "report.html").read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html>") and "Partial" in page
 
 
 # --- Pelican ---------------------------------------------------------------------------------------------

@@ -318,6 +318,46 @@ def test_second_report_says_what_changed(tmp_path, fake_encoder):
     assert third["outliers"]["related_changes"] == []
 
 
+def test_report_names_topics_by_the_builds_stable_ids(tmp_path, fake_encoder):
+    """The report's topic ids are the build JSON's cluster.id (Topics.ids), also after a refit that
+    reorders the topics' rows, and a second report says what changed by those ids."""
+    content = tag_blog(tmp_path)
+    (tmp_path / "postkin.toml").write_text('encoder = "fake"\nclusters = 4\n')
+
+    def build_and_report() -> tuple[dict, dict]:
+        run("build", str(content), "--out", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
+            "--config", str(tmp_path / "postkin.toml"))
+        site = json.loads((tmp_path / "data" / "postkin.json").read_text(encoding="utf-8"))
+        data, _ = report(content, None)
+        built = {p.stem: json.loads(p.read_text(encoding="utf-8"))["cluster"]
+                 for p in (tmp_path / "data" / "posts").glob("*.json")}
+        assert {k: p["topic"] for k, p in data["posts"].items()} == {k: c["id"] for k, c in built.items()}
+        assert {t["id"]: t["label"] for t in data["topics"]} == {c["id"]: c["label"] for c in site["clusters"]}
+        assert sorted(data["dendrogram"]["order"]) == sorted(c["id"] for c in site["clusters"])
+        return site, data
+
+    _, first = build_and_report()
+    for i in range(5):  # a new subject: more than 10 % of the posts, so the topics are fitted again
+        write_post(content, f"2024-04-{i + 1:02d}-bread-{i}.md",
+                   f'title: "Baking note {i}"\ntags: [baking]\ndescription: "flour levain crumb bakery oven loaf {i}"\n')
+    site, second = build_and_report()
+    rows = [c["id"] for c in site["clusters"]]  # postkin.json lists topics by row (dendrogram order)
+    assert rows != sorted(rows)  # the refit moved rows: a row number is not the topic's id any more
+    before = {k: p["topic"] for k, p in first["posts"].items()}
+    labels_before = {t["id"]: t["label"] for t in first["topics"]}
+    for topic in second["topics"]:
+        change = topic["change"]
+        assert change["previous_id"] == (topic["id"] if topic["id"] in labels_before else None)
+        assert change["previous_label"] == labels_before.get(topic["id"])
+        members = [k for k, p in second["posts"].items() if p["topic"] == topic["id"] and not p["draft"]]
+        assert sorted(change["new"]) == sorted(k for k in members if k not in before)
+        assert {m["key"]: (m["from_id"], m["from"]) for m in change["moved_in"]} == \
+            {k: (before[k], labels_before[before[k]]) for k in members if k in before and before[k] != topic["id"]}
+    bread = {second["posts"][f"bread-{i}"]["topic"] for i in range(5)}
+    assert len(bread) == 1 and {f"bread-{i}" for i in range(5)} <= set(
+        next(t for t in second["topics"] if t["id"] in bread)["change"]["new"])
+
+
 def test_unreadable_previous_report_is_replaced_with_one_warning(tmp_path, fake_encoder):
     content = tag_blog(tmp_path)
     (tmp_path / "cache").mkdir()
@@ -581,6 +621,13 @@ POINT_ON_SCREEN = """(key) => {
   }
   return null;
 }"""
+FRAME_CENTRE = """() => {
+  const fig = Bokeh.documents[0].get_model_by_name('map');
+  const view = Bokeh.index.find_one(fig);
+  const rect = view.canvas_view.el.getBoundingClientRect(), f = view.frame.bbox;
+  return {x: rect.left + f.x + f.width / 2, y: rect.top + f.y + f.height / 2,
+          px_per_unit: f.width / (fig.x_range.end - fig.x_range.start)};
+}"""
 DENDROGRAM = """() => {
   const fig = Bokeh.documents[0].get_model_by_name('dendrogram');
   const links = Bokeh.documents[0].get_model_by_name('dendrogram-links');
@@ -647,6 +694,15 @@ def browse(html: Path, shots: Path, data: dict, hover: list[str]) -> dict:
                 page.mouse.wheel(0, -400)
                 page.wait_for_timeout(300)
                 seen["zoom"] = (before, page.evaluate(ranges))
+                # pan: drag from the middle of the plot 200 px to the left, by real mouse events
+                centre = page.evaluate(FRAME_CENTRE)
+                page.mouse.move(centre["x"], centre["y"])
+                page.mouse.down()
+                page.mouse.move(centre["x"] - 100, centre["y"], steps=5)
+                page.mouse.move(centre["x"] - 200, centre["y"], steps=5)
+                page.mouse.up()
+                page.wait_for_timeout(300)
+                seen["pan"] = (seen["zoom"][1], page.evaluate(ranges), centre["px_per_unit"])
         finally:
             browser.close()
     from postkin.report.html import MAP_ALPHA, palette
@@ -685,6 +741,10 @@ def check_page(seen: dict, data: dict) -> None:
     if "zoom" in seen:
         (a0, a1), (b0, b1) = seen["zoom"]
         assert b1 - b0 < a1 - a0  # the wheel zoomed in
+    if "pan" in seen:
+        (a0, a1), (b0, b1), px_per_unit = seen["pan"]
+        assert b1 - b0 == pytest.approx(a1 - a0, rel=1e-6)  # a pan keeps the zoom
+        assert (b0 - a0) * px_per_unit == pytest.approx(200, abs=20)  # dragged 200 px left: the view moved right
 
 
 @pytest.mark.slow

@@ -169,6 +169,9 @@ def test_a_second_run_rewrites_nothing_and_an_edit_only_what_changes(built, tmp_
     name, site, _, _, cache = built
     work = copy_example(site, tmp_path / "site")
     shutil.copytree(data_dir(name, site), data_dir(name, work))
+    served = "_site/postkin" if name == "eleventy" else "public/postkin"  # recommend_for_you's files, as built
+    shutil.copytree(site / served, work / served)
+    vectors = (work / served / "vectors.json").read_bytes()
     link_node_modules(work, ELEVENTY_DIR if name == "eleventy" else ASTRO_DIR)
     files = sorted(data_dir(name, work).iterdir())
     before = {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in files}
@@ -183,7 +186,8 @@ def test_a_second_run_rewrites_nothing_and_an_edit_only_what_changes(built, tmp_
     changed = {f.name for f in files if f.read_bytes() != before[f][0]}
     rewritten = {f.name for f in files if f.stat().st_mtime_ns != before[f][1]}
     assert rewritten == changed and "posts.json" in changed, (changed, rewritten)
-    assert f"{len(changed)} files written" in output
+    assert (work / served / "vectors.json").read_bytes() != vectors  # it holds the posts' vectors and titles
+    assert f"{len(changed) + 1} files written" in output
     posts = json.loads((data_dir(name, work) / "posts.json").read_text(encoding="utf-8"))
     titles = {item["title"] for ctx in posts.values() for item in ctx["related"]}
     assert "Moving our big monorepo from pip-tools to uv" in titles

@@ -213,6 +213,10 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, 
         _summary(results, corpus, settings, out, 0, 0, started, "nothing changed since the last build; ")
         return
     with stage("writing") as notes:
+        if results.recommend is not None:  # the templates show the block only when the files are written
+            from .readers.browser import served_paths
+
+            results.site.recommend_for_you = served_paths(dialect.browser_dir(), dialect.browser_path)
         written, removed = dialect.write_data(out, results)
         if results.recommend is not None:  # issue #19: "Recommended for you", where the site serves files as is
             from .readers.browser import write_for_site
@@ -252,6 +256,9 @@ def _watch(dialect: Dialect, settings: Settings, content: Path, out: Path, clien
     from watchfiles import watch as watch_changes
 
     ignored = [Path(os.path.realpath(p)) for p in (out, dialect.cache_folder(), *dialect.watch_ignored())]
+    static = dialect.browser_dir()
+    if settings.recommend_for_you and static is not None:  # the vectors file a build rewrote: no build again
+        ignored.append(Path(os.path.realpath(static / "postkin")))
 
     def relevant(change: Any, path: str) -> bool:
         real = Path(os.path.realpath(path))

@@ -186,11 +186,17 @@ class SiteContext:
     encoder_dim: int = 0
     clusters: list[Topic] = field(default_factory=list)
     post_count: int = 0
+    # "Recommended for you" (setting recommend_for_you): the two files' paths below the site's base, set by
+    # the host that writes them, so a generator's template shows the block only when they exist
+    recommend_for_you: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """`postkin.json` without its `posts` (outputs.py adds them)."""
-        return {"encoder": {"id": self.encoder_id, "dim": self.encoder_dim},
-                "clusters": [c.to_json() for c in self.clusters], "post_count": self.post_count}
+        data: dict[str, Any] = {"encoder": {"id": self.encoder_id, "dim": self.encoder_dim},
+                                "clusters": [c.to_json() for c in self.clusters], "post_count": self.post_count}
+        if self.recommend_for_you is not None:
+            data["recommend_for_you"] = dict(self.recommend_for_you)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SiteContext:

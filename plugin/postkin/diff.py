@@ -12,7 +12,7 @@ post links to the other). Snapshots come from
 - two output folders (`postkin diff OLD NEW`), in any generator's shape (postkin.json; Eleventy and
   Astro posts.json; Jekyll keys.json and posts/). Their related items explain themselves only when the
   builds had the `signals` setting; otherwise the reasons are the ones the contexts show (a new, removed,
-  unpublished or excluded post; a topic that changed).
+  unpublished or excluded post; a topic that changed), and the diff ends with a note saying so.
 
 A post is named exactly when its context changed, so the posts named are the posts whose data files a
 build rewrites; each line under it is one list's change: `+` a post entered (and why), `-` one left (and
@@ -66,6 +66,7 @@ class Snapshot:
     depth: int = 0
     min_score: float | None = None
     site: dict[str, Any] | None = None
+    explained: bool = True  # its related items carry their signals (False: an output folder built without them)
 
 
 # ----------------------------------------------------------------------------- the build record
@@ -197,7 +198,8 @@ def read_output(folder: Path) -> Snapshot:
             signals = dict(item.get("signals") or {})
             items[item.get("slug", "")] = Ranked(rank, signals.pop("fused", None), signals)
         ranked[slug] = items
-    return Snapshot(str(folder), posts, ranked, 0, None, site)
+    explained = any(item.get("signals") for ctx in posts.values() for item in ctx.get("related", []))
+    return Snapshot(str(folder), posts, ranked, 0, None, site, explained)
 
 
 # ----------------------------------------------------------------------------- comparing
@@ -231,6 +233,7 @@ class Diff:
     total: int
     posts: list[PostDiff]
     topics: list[str] = field(default_factory=list)
+    note: str | None = None  # one line after the changes: what this diff cannot say, and how to get it
 
     def text(self) -> str:
         """Plain text: one line per changed post (its key and title), one indented line per change."""
@@ -242,6 +245,7 @@ class Diff:
                 name = "" if line.post is None else json.dumps(line.post.get("title", ""), ensure_ascii=False)
                 out.append(f"  {line.list:<16}{line.sign} {line.text.replace('{post}', name)}")
         out += [f"topics: {t}" for t in self.topics]
+        out += [f"note: {self.note}"] if self.note else []
         return "\n".join(out)
 
     def markdown(self) -> str:
@@ -260,6 +264,8 @@ class Diff:
             out.append("")
         if self.topics:
             out += ["**Topics**", ""] + [f"- {_md(t)}" for t in self.topics] + [""]
+        if self.note:
+            out += [f"_{_md(self.note)}_", ""]
         return "\n".join(out).rstrip() + "\n"
 
     def summary(self) -> str:
@@ -300,7 +306,19 @@ def compare(old: Snapshot, new: Snapshot) -> Diff:
             keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             diff.lines.append(Line("post", "~", "changed: " + ", ".join(keys)))
         posts.append(diff)
-    return Diff(old.label, new.label, len(new.posts), posts, _topic_lines(old.site, new.site))
+    return Diff(old.label, new.label, len(new.posts), posts, _topic_lines(old.site, new.site),
+                _unexplained(old, new, posts))
+
+
+def _unexplained(old: Snapshot, new: Snapshot, posts: list[PostDiff]) -> str | None:
+    """The note for a diff of output folders built without signals whose related lists changed: it
+    cannot say which signal moved, and `--signals` would let it. None otherwise."""
+    bare = [s.label for s in (old, new) if not s.explained]
+    if not bare or not any(line.list == "related" for post in posts for line in post.lines):
+        return None
+    return (f"{' and '.join(bare)} {'were' if len(bare) > 1 else 'was'} built without signals, so this diff "
+            "cannot say why related posts moved; build with `postkin build --signals` (setting "
+            "`signals = true`) to see which signal moved")
 
 
 def _post_lines(slug: str, before: dict[str, Any], after: dict[str, Any], old: Snapshot,

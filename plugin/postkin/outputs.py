@@ -44,10 +44,10 @@ def dumps(data: Any) -> bytes:
 
 def _site_bytes(site: dict[str, Any], bodies: dict[str, str]) -> bytes:
     """dumps({**site, "posts": contexts}) assembled from the posts' JSON already made for their files."""
-    assert all(key < "posts" for key in site), "'posts' must sort last among the site keys"
-    head = _text(site)[:-1]
+    assert "posts" not in site, "'posts' is the posts' key"
     posts = ",".join(f"{_text(slug)}:{bodies[slug]}" for slug in sorted(bodies))
-    return f"{head}{',' if len(head) > 1 else ''}\"posts\":{{{posts}}}}}\n".encode()
+    members = {**{_text(key): _text(value) for key, value in site.items()}, '"posts"': f"{{{posts}}}"}
+    return ("{" + ",".join(f"{key}:{members[key]}" for key in sorted(members, key=json.loads)) + "}\n").encode()
 
 
 def _changed(path: Path, data: bytes, elsewhere: str = OUT_ELSEWHERE) -> bool:

@@ -113,6 +113,7 @@ class Dialect:
     name: ClassVar[str] = "generic"
     label: ClassVar[str] = "a folder of Markdown posts"
     config_names: ClassVar[tuple[str, ...]] = ()  # files whose presence identifies the generator's site
+    browser_path: ClassVar[str] = ""  # where browser_dir is served, below the site's base path ("assets/")
 
     def __init__(self, site: Site, settings: Settings) -> None:
         self.site = site
@@ -254,7 +255,7 @@ class Dialect:
     def browser_dir(self) -> Path | None:
         """The folder `postkin build` writes the files a reader's browser loads for "Recommended for you"
         (setting recommend_for_you) into, as `postkin/vectors.json` and `postkin/recommend.js`: one the
-        generator copies into the built site as it is, so they are served at `<base path>/postkin/`.
+        generator copies into the built site as it is, so they are served at `<base path>/<browser_path>postkin/`.
         None (a plain folder of posts, whose generator postkin does not know; Pelican, whose plugin writes
         them into the output itself): the data folder, as postkin-vectors.json and postkin-recommend.js,
         for the user to serve. Never a data folder a generator reads: Eleventy runs a `.js` file there and

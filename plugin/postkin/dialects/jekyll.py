@@ -433,6 +433,7 @@ class JekyllDialect(Dialect):
 
     name = "jekyll"
     label = "a Jekyll site"
+    browser_path = "assets/"  # browser_dir: Jekyll copies <site>/assets/ to /assets/
     config_names = CONFIG_NAMES
 
     def __init__(self, site: Site, settings: Settings) -> None:

@@ -103,6 +103,16 @@ def recommend(data: bytes | str | dict[str, Any], history: Sequence[str], k: int
     return [keys[i] for i in order[:k]]
 
 
+def served_paths(static: Path | None, served_at: str = "") -> dict[str, str]:
+    """{'vectors', 'script'}: where `write_for_site(static, ...)` puts the two files, as paths below the
+    site's base path when `static` is a folder the generator serves as is at `served_at` (a dialect's
+    browser_path, e.g. "assets/"), else their names in the data folder: the site data's
+    `recommend_for_you`, which tells the generators' templates to show the block and where its files are."""
+    if static is None:
+        return dict(zip(("vectors", "script"), BUILD_FILES))
+    return {kind: served_at + name for kind, name in zip(("vectors", "script"), PELICAN_FILES)}
+
+
 def write_for_site(static: Path | None, out: Path, data: bytes) -> tuple[int, int]:
     """`postkin build`'s "Recommended for you" files: into `static` (a dialect's browser_dir, a folder the
     generator copies into the site as is) as PELICAN_FILES, else into the data folder `out` as BUILD_FILES.

@@ -34,7 +34,7 @@ def analyse(inp: ReportInput) -> ReportData:
     n = len(inp.posts)
     t = inp.thresholds
     vectors = np.asarray(inp.vectors, np.float32)
-    topic_of = inp.topic_of()
+    topic_of = inp.topic_of()  # stable topic ids (Topics.ids), as the build's JSON gives them
     coords = tsne_2d(vectors, inp.seed) if n else np.zeros((0, 2))
     posts = {
         p.key: {"title": p.title, "url": safe_url(p.url), "date": p.date, "tags": list(p.tags), "draft": p.draft,
@@ -45,6 +45,7 @@ def analyse(inp: ReportInput) -> ReportData:
         for i, p in enumerate(inp.posts)}
     tree = dendrogram(np.asarray(inp.topics.centroids, np.float64))
     topics = [_topic(inp, vectors, topic_of, c) for c in tree["order"]]
+    tree["order"] = [topic.id for topic in topics]  # leaves named by the topics' stable ids
     if inp.previous is not None:
         for topic in topics:
             topic.change = topic_change(topic, inp, topic_of, inp.previous)
@@ -93,43 +94,40 @@ def dendrogram(centroids: np.ndarray) -> dict[str, Any]:
 
 
 def _topic(inp: ReportInput, vectors: np.ndarray, topic_of: np.ndarray, c: int) -> Topic:
+    """Topic row c of inp.topics (topic_of: each post's stable topic id, ReportInput.topic_of)."""
     posts = inp.posts
-    rows = np.flatnonzero(topic_of == c)
+    topic_id = inp.topic_id(c)
+    rows = np.flatnonzero(topic_of == topic_id)
     published = [int(i) for i in rows if not posts[i].draft]
     cosine = vectors[published] @ np.asarray(inp.topics.centroids[c], np.float32) if published else np.zeros(0)
     nearest = np.lexsort((np.array(published), -cosine))[:CENTRAL] if published else np.zeros(0, np.int64)
     return Topic(
-        id=int(c), label=inp.topics.labels[c], size=len(published),
+        id=topic_id, label=inp.topics.labels[c], size=len(published),
         central=[{"key": posts[published[a]].key, "cosine": round(float(cosine[a]), 4)} for a in nearest],
         latest=[posts[i].key for i in inp.topics.by_date[c][:LATEST]],  # the build's lists: what pages show
         most_read=[posts[i].key for i in inp.topics.by_views[c][:MOST_READ]],
         drafts=[posts[int(i)].key for i in rows if posts[i].draft])
 
 
-def previous_topic(topic_id: int, members: list[str], previous: Snapshot) -> int | None:
-    """The previous report's topic that this topic continues, or None (no earlier topic held any of
-    its posts: a new topic). `members`: the keys of the topic's published posts.
+def previous_topic(topic_id: int, previous: Snapshot) -> int | None:
+    """The previous report's topic that this topic continues, or None (a new topic).
 
-    The one place that decides topic identity across reports. Today topics are re-clustered on every
-    build, so it is the previous topic that held most of the members (ties: lowest id). When the Topics
-    stage keeps ids stable across builds (#16), this becomes
-    `topic_id if topic_id in previous.topic_labels else None`.
-    """
-    before = Counter(previous.topic_of[k] for k in members if previous.topic_of.get(k, -1) >= 0)
-    return min(before, key=lambda c: (-before[c], c)) if before else None
+    The one place that decides topic identity across reports: the Topics stage keeps a topic's id from
+    build to build (topics.find_topics: a refit matches old and new centroids), so a topic continues
+    the previous report's topic of the same id, as the site's pages (cluster.id) see it."""
+    return topic_id if topic_id in previous.topic_labels else None
 
 
 def topic_change(topic: Topic, inp: ReportInput, topic_of: np.ndarray, previous: Snapshot) -> TopicChange:
-    """The topic against the previous report's topic it continues (previous_topic): its posts that are
-    new since then, and those that were in another topic (with that topic's label)."""
+    """The topic against the previous report's topic of the same id (previous_topic): its posts that
+    are new since then, and those that were in another topic (with that topic's id and label)."""
     members = [p.key for i, p in enumerate(inp.posts) if topic_of[i] == topic.id and not p.draft]
     new = [k for k in members if k not in previous.topic_of]
-    matched = previous_topic(topic.id, members, previous)
-    if matched is None:
-        return TopicChange(None, new, [])
-    moved = [{"key": k, "from": previous.topic_labels.get(previous.topic_of[k], f"topic {previous.topic_of[k]}")}
-             for k in members if previous.topic_of.get(k, matched) not in (matched, -1)]
-    return TopicChange(previous.topic_labels.get(matched), new, moved)
+    matched = previous_topic(topic.id, previous)
+    moved = [{"key": k, "from_id": previous.topic_of[k],
+              "from": previous.topic_labels.get(previous.topic_of[k], f"topic {previous.topic_of[k]}")}
+             for k in members if previous.topic_of.get(k, topic.id) not in (topic.id, -1)]
+    return TopicChange(matched, None if matched is None else previous.topic_labels[matched], new, moved)
 
 
 # ----------------------------------------------------------------------------- outliers

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..topics import Topics
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: topic ids are the build's stable ids (1: rows in dendrogram order)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Snapshot:
     """What the next report compares with: each post's topic and related list, each topic's label."""
 
     topic_labels: dict[int, str]
-    topic_of: dict[str, int]  # post key -> topic id in that build
+    topic_of: dict[str, int]  # post key -> topic id in that build (Topics.ids: the JSON's cluster.id)
     related: dict[str, list[str]]  # post key -> related post keys, best first
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,8 +96,8 @@ class ReportInput:
 
     vectors: (n, d) float32, unit rows (the posts' embeddings);
     topics: the build's Topics stage (topics.py): each post's topic (drafts: their nearest), the (k, d)
-    unit centroids, k labels (the tags nearest each centre), each topic's published posts newest
-    first and most read first;
+    unit centroids, their stable ids (the report names topics by them, as the build's JSON does), k labels
+    (the tags nearest each centre), each topic's published posts newest first and most read first;
     suggested_tags: per post, (tag, probability 0-1) best first; related: per post, related post keys,
     best first; text_vectors: optional scipy sparse (n, terms), L2-normalised TF-IDF rows of each post's
     whole text (finds bodies that repeat each other); evaluation: `postkin eval`'s Report.to_dict(), or
@@ -124,26 +124,38 @@ class ReportInput:
                   "topics.assignment": (len(self.topics.assignment), n), "topics.labels": (len(self.topics.labels), k),
                   "topics.by_date": (len(self.topics.by_date), k), "topics.by_views": (len(self.topics.by_views), k),
                   "suggested_tags": (len(self.suggested_tags), n), "related": (len(self.related), n)}
+        if self.topics.ids:
+            shapes["topics.ids"] = (len(self.topics.ids), k)
         for name, (got, want) in shapes.items():
             if got != want:
                 raise ValueError(f"ReportInput.{name}: {got} rows for {want}")
         if n and k and (np.min(self.topics.assignment) < 0 or np.max(self.topics.assignment) >= k):
             raise ValueError(f"ReportInput.topics.assignment: ids must be in 0..{k - 1}")
 
+    def topic_id(self, row: int) -> int:
+        """The stable id of topic row `row` (Topics.ids, the build JSON's cluster.id); the row itself
+        when the Topics value carries no ids."""
+        return int(self.topics.ids[row]) if self.topics.ids else int(row)
+
     def topic_of(self) -> np.ndarray:
-        """(n,) int64: each post's topic id, -1 for every post of a blog without topics (no published post)."""
+        """(n,) int64: each post's topic id (topic_id of its row), -1 for every post of a blog without
+        topics (no published post)."""
         if not len(self.topics.centroids):
             return np.full(len(self.posts), -1, np.int64)
-        return np.asarray(self.topics.assignment, np.int64)
+        rows = np.asarray(self.topics.assignment, np.int64)
+        if not self.topics.ids:
+            return rows
+        return np.asarray(self.topics.ids, np.int64)[rows]
 
 
 @dataclass
 class TopicChange:
-    """How a topic differs from the previous report's topic that shared most of its posts."""
+    """How a topic differs from the previous report's topic of the same (stable) id."""
 
-    previous_label: str | None  # None: no earlier topic held any of its posts
+    previous_id: int | None  # the topic's id if the previous report had it; None: a new topic
+    previous_label: str | None  # its label then; None: a new topic
     new: list[str]  # keys of posts that did not exist then
-    moved_in: list[dict[str, str]]  # {"key", "from": label of the post's previous topic}
+    moved_in: list[dict[str, Any]]  # {"key", "from_id", "from": id and label of the post's previous topic}
 
 
 @dataclass

@@ -3,13 +3,19 @@
  *
  * Privacy: the list of posts read is kept in this browser's localStorage (key "postkin:read", post keys
  * only, the last 100) and never sent anywhere. The one request this script makes is a GET of the
- * site's own vectors file (same origin, checked below), and only once two posts have been read.
+ * site's own vectors file (same origin, checked below), on every page that has the block, whatever the
+ * reader has read: so the request tells the server nothing the page request did not (not even whether
+ * this browser has a history), and the ranking is done here, in the browser.
  *
  * Markup it fills (hidden until there is something to show):
  *   <section data-postkin-recommend data-postkin-key="KEY" data-postkin-vectors="/postkin/vectors.json"
  *            data-postkin-root="/" [data-postkin-k="5"] [data-postkin-last="5"] hidden>
  *     <h2>Recommended for you</h2><ol></ol>
  *   </section>
+ *
+ * Links: a post's URL in the file is a path below data-postkin-root, with or without a leading slash
+ * (Pelican's "posts/a.html", Jekyll's and Eleventy's "/posts/a/" without the base path: root "<base>/";
+ * Hugo's and Astro's "/<base>/posts/a/", which hold it already: root "/").
  *
  * Ranking (the same as postkin.readers.browser.recommend in Python): the mean of the vectors of the
  * last `last` distinct posts read, then the `k` posts with the largest inner product with it, leaving
@@ -80,22 +86,24 @@
     var root = new URL(block.getAttribute("data-postkin-root") || "/", document.baseURI);
     if (!key || source.origin !== window.location.origin) return; // the site's own file, nothing else
     var history = readHistory();
-    if (history === null) return;
-    history = history.filter(function (k) { return k !== key; });
-    history.push(key);
-    writeHistory(history);
-    if (history.length < 2) return; // no history yet: no request, nothing shown
+    if (history !== null) {
+      history = history.filter(function (k) { return k !== key; });
+      history.push(key);
+      writeHistory(history);
+    }
     var k = attribute(block, "data-postkin-k", 5), last = attribute(block, "data-postkin-last", 5);
+    // Fetched whether or not there is a history (or storage at all): the request is the same for every
+    // reader of this page, so the access log cannot tell a first visit from a returning reader's.
     window.fetch(source.href, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (!data || data.version !== 1) return;
+        if (!data || data.version !== 1 || history === null) return; // no history: nothing shown
         var found = recommend(data, history, k, last), list = block.querySelector("ol, ul");
         if (!found.length || !list) return;
         found.forEach(function (post) {
           var item = document.createElement("li"), link = document.createElement("a");
           link.className = "postkin-recommended";
-          link.href = new URL(post[1], root).href;
+          link.href = new URL(post[1].replace(/^\/+/, ""), root).href; // a path below the root
           link.textContent = post[2]; // text, never HTML
           link.setAttribute("data-postkin-key", post[0]);
           item.appendChild(link);

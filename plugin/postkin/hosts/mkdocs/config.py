@@ -1,11 +1,12 @@
 """The postkin plugin's options in mkdocs.yml, as MkDocs' own config options, made from postkin's one
 settings schema (`postkin.settings.Settings`): every setting the MkDocs plugin reads is an option,
-validated by the schema's own check; `enabled` and `scope` are the plugin's own.
+validated by the schema's own check; `enabled`, `scope` and `placement` are the plugin's own.
 
     plugins:
       - blog
       - postkin:
           scope: blog            # blog | docs | all
+          placement: content     # content (after the page's content) | sidebar (below the table of contents)
           related_k: 5
 
 A misspelt or misplaced key is a configuration error naming the key and mkdocs.yml (MkDocs itself only
@@ -28,7 +29,8 @@ from ...errors import SettingsError
 from ...settings import Settings
 
 HOST = "mkdocs"
-OWN_OPTIONS = ("enabled", "scope")
+OWN_OPTIONS = ("enabled", "scope", "placement")
+PLACEMENTS = ("content", "sidebar")
 
 
 class SettingOption(BaseConfigOption[Any]):
@@ -60,6 +62,7 @@ class PostkinConfigBase(Config):
 
     enabled = c.Type(bool, default=True)
     scope = c.Choice(SCOPES, default="blog")
+    placement = c.Choice(PLACEMENTS, default="content")  # where the block goes on a page (plugin.py)
     settings: Settings
 
     def validate(self) -> tuple[list[tuple[str, Exception]], list[tuple[str, str]]]:

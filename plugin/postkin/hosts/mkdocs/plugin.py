@@ -1,13 +1,15 @@
 """The MkDocs plugin: MkDocs' events wired to postkin (reading: `postkin.dialects.mkdocs`; template
 context and `--dirty` bookkeeping: `pages.py`; the pipeline: `postkin.pipeline`).
 
-    on_config      the options (validated in config.py), the partial's folder added to the theme
+    on_config      the options (validated in config.py), the partial's folder added to the theme (and
+                   with `placement: sidebar`, the folder of its partials/toc.html, see SIDEBAR)
     on_nav (-100)  after Material's blog plugin (-50) has read every post and made its URL: read the
                    pages, run postkin once (embeddings through the cache), and with --dirty make
                    MkDocs write again the pages whose postkin context changed
     on_env         the theme's Jinja environment, to render the partial
     on_page_context (-90)  after the search plugins indexed the page: the page's context in
                    page.meta.postkin, the site's in `postkin`, and the partial rendered after the content
+                   (`placement: sidebar`: partials/postkin-sidebar.html, as `postkin_block` for toc.html)
     on_post_build  "Recommended for you" files, JSON outputs, the report, one summary line
 """
 
@@ -38,6 +40,12 @@ from .config import PostkinConfig, PostkinConfigBase, source_of
 log = get_plugin_logger("postkin")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PARTIAL = "partials/postkin.html"
+SIDEBAR_PARTIAL = "partials/postkin-sidebar.html"
+# `placement: sidebar`: a partials/toc.html that renders the theme's own toc.html (reached through the
+# THEME_PREFIX loader, so Material's file is used, not copied) and then `postkin_block`. Its folder goes
+# right after custom_dir, so a custom_dir toc.html still wins (it then prints `{{ postkin_block }}` itself).
+SIDEBAR = Path(__file__).resolve().parent / "sidebar"
+THEME_PREFIX = "postkin-theme"
 BROWSER_FILES = ("postkin/vectors.json", "postkin/recommend.js")
 
 
@@ -101,6 +109,13 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
                 raise PluginError(str(exc)) from None
         if str(TEMPLATES) not in config.theme.dirs:
             config.theme.dirs.append(str(TEMPLATES))  # last: custom_dir and the theme override it
+        if self.config.placement == "sidebar":
+            if config.theme.name != "material":
+                raise PluginError(f"{source_of(config.config_file_path)}: placement 'sidebar' puts the block in "
+                                  "Material's table of contents, but the theme is "
+                                  f"{config.theme.name!r}; use placement: content")
+            if str(SIDEBAR) not in config.theme.dirs:
+                config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(SIDEBAR))
         return config
 
     @event_priority(-100)
@@ -155,6 +170,11 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         return self.encoder
 
     def on_env(self, env: Any, *, config: Any, files: Any) -> Any:
+        if self.config.enabled and self.config.placement == "sidebar":
+            from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+            theme = FileSystemLoader([d for d in config.theme.dirs if d != str(SIDEBAR)])
+            env.loader = ChoiceLoader([env.loader, PrefixLoader({THEME_PREFIX: theme})])
         self.env = env
         return env
 
@@ -178,8 +198,13 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         page.meta["postkin"] = pages.page_context(
             state.build.contexts[key].to_json(), pages.pins_of(page, state.posts_by_url), self.settings.related_k,
             listed, lambda iso: pages.format_date(iso, date_format, language))
-        rendered = self.env.get_template(PARTIAL).render(context) if self.env is not None else ""
-        page.content = (page.content or "") + pages.wrap(rendered, state.digests[key])
+        sidebar = self.config.placement == "sidebar"
+        template = SIDEBAR_PARTIAL if sidebar else PARTIAL
+        rendered = self.env.get_template(template).render(context) if self.env is not None else ""
+        if sidebar:
+            context["postkin_block"] = pages.wrap(rendered, state.digests[key])
+        else:
+            page.content = (page.content or "") + pages.wrap(rendered, state.digests[key])
         self.seconds += time.perf_counter() - started
         return context
 
