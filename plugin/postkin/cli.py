@@ -369,7 +369,8 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
             out = Path(settings.report or "report.html")
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()))
+        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()),
+                    stages=True)  # the report reads every stage's values
         data = write_report(build.stages, settings, corpus.cache_dir, out, site_url=site_url,
                             title=f"postkin report: {content.resolve().name}")
     except PostkinError as exc:

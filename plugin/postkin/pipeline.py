@@ -7,7 +7,8 @@ eval): each stage is a typed value made by the module of the same name.
 
     build = run(corpus.posts, settings, cache_dir=...)   # Build: contexts, site, stats
     build.contexts["my-slug"].related[0].url
-    build.stages.topics.centroids                        # the stage values themselves (the report reads them)
+    build.stages.topics.centroids                        # the stage values themselves (the report reads them):
+                                                         # run(..., stages=True), else None when nothing changed
 """
 
 from __future__ import annotations
@@ -352,7 +353,7 @@ def read_folder(given: Path, settings: Settings) -> Corpus:
 def build_folder(given: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:
     """Read a site and run every stage: (the Corpus, the Build)."""
     corpus = read_folder(given, settings)
-    return corpus, run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress)
+    return corpus, run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress, stages=True)
 
 
 def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, cache_dir: Path | None,
