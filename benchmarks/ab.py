@@ -1,111 +1,93 @@
-"""Interleaved A/B timing of `postkin build` between two checkouts of postkin, one JSON line per result.
+"""Interleaved A/B of whole `postkin build` processes between two trees, one JSON line per result.
 
-    python benchmarks/ab.py CORPUS --a REV_OR_DIR --b REV_OR_DIR [--rounds 5]
+    python benchmarks/ab.py /work/data/18f --a main --b /work/wt/mybranch [--rounds 5] [--size 5000]
 
-A and B are git revisions of this repository (checked out into temporary worktrees) or folders that
-hold a `plugin/` package tree. Each round runs, for A then B (the order alternates every round, so a
-machine that slows down over time does not favour one side): a cold build (empty cache and output), a
-warm build with nothing changed, and a warm build after appending a sentence to one post's body and
-after changing one post's title. Every build is a whole process (`python -m postkin.cli build`),
-timed wall-clock. The corpus is copied once; the original is never written.
+A and B are git revisions of this repository (checked out into temporary worktrees), checkouts holding
+`plugin/`, or `plugin/` folders. The blog is a copy of the first corpus, or with --size a blog of that
+many posts composed from the corpora's real text (benchmarks/scale.py, which also runs the builds:
+wall and CPU seconds and peak memory of each build process, files written).
 
-Prints {"kind", "side", "median_s", "min_s", "max_s", "median_cpu_s", "peak_mb", "runs"} per build kind and side,
-then {"kind", "b_over_a", "cpu_b_over_a"} (ratios of the medians). On a shared machine the CPU seconds
-(user + system of the build process) vary less than wall time.
+Each side has its own copy of the blog, outputs and cache. Each round makes every build kind in turn
+(cold, warm_nothing, warm_body_edit, warm_title_edit, warm_post_added; see scale.py) on both sides, the
+same edit on each, A then B in even rounds and B then A in odd ones, so a machine that slows down
+over time does not favour one side. On a shared machine CPU seconds vary less than wall seconds (each build
+line gives the load average when it started).
+
+Prints one line per build, then per (kind, side) the medians, then per kind the ratios B / A of the
+median wall and CPU seconds and peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import random
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _plugin_dir(spec: str, scratch: Path) -> Path:
-    path = Path(spec)
-    if (path / "plugin" / "postkin").is_dir():
-        return path / "plugin"
-    target = scratch / f"rev-{spec.replace('/', '_')}"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f", str(target), spec],
-                   check=True, capture_output=True)
-    return target / "plugin"
-
-
-def _build(plugin: Path, content: Path, out: Path, cache: Path) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds user + system, peak resident MB) of one whole build process."""
-    env = {**os.environ, "PYTHONPATH": str(plugin)}
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "postkin.cli", "build", str(content), "--out", str(out),
-                                 "--cache-dir", str(cache)], env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)  # this process's own rusage, peak memory included
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        elapsed = time.perf_counter() - started
-        if proc.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"build failed ({plugin}): {err.read()[-2000:].decode(errors='replace')}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+if str(Path(__file__).resolve().parent) not in sys.path:  # last: benchmarks/distributed.py is not dask's
+    sys.path.append(str(Path(__file__).resolve().parent))
+import scale  # noqa: E402  (benchmarks/ is not a package)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path)
-    parser.add_argument("--a", required=True, help="git revision or checkout folder (the baseline)")
-    parser.add_argument("--b", required=True, help="git revision or checkout folder (the change)")
+    parser.add_argument("corpora", type=Path, nargs="+", help="the blog (first corpus), or with --size the sources")
+    parser.add_argument("--a", required=True, help="git revision, checkout or plugin folder (the baseline)")
+    parser.add_argument("--b", required=True, help="git revision, checkout or plugin folder (the change)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--size", type=int, help="compose a blog of this many posts instead of copying the corpus")
+    parser.add_argument("--kinds", default=",".join(scale.KINDS), help="build kinds, in order (cold always first)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--blog-cache", type=Path, default=scale.REPO / ".bench-cache" / "scale")
     args = parser.parse_args(argv)
+    kinds = ["cold"] + [k for k in args.kinds.split(",") if k and k != "cold"]
+    if set(kinds) - set(scale.KINDS):
+        parser.error(f"unknown build kind(s); known: {', '.join(scale.KINDS)}")
+    sources = scale.load_sources(args.corpora)
+    if args.size:
+        blog, _ = scale.compose_blog(args.corpora, sources, args.size, args.seed, args.blog_cache)
+    else:
+        blog = args.corpora[0]
+    size = len(scale.post_files(blog))
     scratch = Path(tempfile.mkdtemp(prefix="postkin-ab-"))
-    worktrees = []
+    env = scale.build_env(scratch)
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     try:
-        sides = {}
-        for side, spec in (("a", args.a), ("b", args.b)):
-            sides[side] = _plugin_dir(spec, scratch)
-            if sides[side].parent.parent == scratch:
-                worktrees.append(sides[side].parent)
-        times: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
-        for r in range(args.rounds):
-            for side in (("a", "b") if r % 2 == 0 else ("b", "a")):
-                work = scratch / f"work-{side}"
-                shutil.rmtree(work, ignore_errors=True)
-                content = work / "content"
-                shutil.copytree(args.corpus, content)
-                out, cache = work / "out", work / "cache"
-                plugin = sides[side]
-                times.setdefault(("cold", side), []).append(_build(plugin, content, out, cache))
-                times.setdefault(("warm_nothing", side), []).append(_build(plugin, content, out, cache))
-                posts = sorted(content.rglob("*.md"))
-                target = posts[len(posts) // 2]
-                target.write_text(target.read_text(encoding="utf-8") + "\nOne more sentence for the A/B test.\n",
-                                  encoding="utf-8")
-                times.setdefault(("warm_body_edit", side), []).append(_build(plugin, content, out, cache))
-                text = target.read_text(encoding="utf-8")
-                edited = text.replace("title:", "title: Edited", 1) if "title:" in text else "# Edited\n" + text
-                target.write_text(edited, encoding="utf-8")
-                times.setdefault(("warm_title_edit", side), []).append(_build(plugin, content, out, cache))
-        medians, cpu = {}, {}
-        for (kind, side), values in sorted(times.items()):
-            walls = [w for w, _, _ in values]
-            medians[(kind, side)] = statistics.median(walls)
-            cpu[(kind, side)] = statistics.median(c for _, c, _ in values)
-            print(json.dumps({"kind": kind, "side": side, "median_s": round(medians[(kind, side)], 3),
-                              "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
-                              "median_cpu_s": round(cpu[(kind, side)], 3),
-                              "peak_mb": round(max(m for _, _, m in values)), "runs": len(values)}))
-        for kind in sorted({k for k, _ in times}):
-            print(json.dumps({"kind": kind, "b_over_a": round(medians[(kind, "b")] / medians[(kind, "a")], 3),
-                              "cpu_b_over_a": round(cpu[(kind, "b")] / cpu[(kind, "a")], 3)}))
+        with scale.trees([args.a, args.b], scratch) as plugins:
+            sides = dict(zip("ab", plugins))
+            for plugin in plugins:
+                scale.warm_up(plugin, sources, scratch, env)
+            for r in range(args.rounds):
+                works = {side: scale.Workspace(plugin, scratch / f"work-{side}", env) for side, plugin in sides.items()}
+                blogs = {}
+                for side, work in works.items():
+                    scale.copy_blog(blog, work.content)
+                    blogs[side] = scale.Blog(work.content, sources, size, args.seed, random.Random(f"{args.seed}:{r}"))
+                for kind in kinds:
+                    for side in ("a", "b") if r % 2 == 0 else ("b", "a"):
+                        scale.apply_kind(kind, blogs[side], works[side])
+                        row = {"bench": "ab", "blog": str(blog), "side": side, "tree": str(sides[side]), "round": r,
+                               "kind": kind, **works[side].build().to_json()}
+                        rows.setdefault((kind, side), []).append(row)
+                        print(json.dumps(row, ensure_ascii=False), flush=True)
+                for work in works.values():
+                    shutil.rmtree(work.root, ignore_errors=True)
+        medians = {}
+        for (kind, side), kind_rows in rows.items():
+            medians[kind, side] = scale.summarise(kind_rows)
+            print(json.dumps({"bench": "ab", "blog": str(blog), "kind": kind, "side": side, "tree": str(sides[side]),
+                              **medians[kind, side]}), flush=True)
+        for kind in kinds:
+            a, b = medians[kind, "a"], medians[kind, "b"]
+            print(json.dumps({"bench": "ab", "blog": str(blog), "kind": kind, **{
+                f"{name}_b_over_a": round(b[key] / a[key], 3) if a[key] else None
+                for name, key in (("wall", "median_wall_s"), ("cpu", "median_cpu_s"), ("rss", "median_max_rss_mb"))}}),
+                flush=True)
     finally:
-        for tree in worktrees:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

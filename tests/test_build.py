@@ -76,7 +76,7 @@ def test_second_build_embeds_nothing_and_writes_nothing(small_blog, tmp_path, fa
     build(small_blog, out)
     before = mtimes(out)
     result = build(small_blog, out)
-    assert "embedded 0 now, 9 from cache; indexed 0 now, 9 from cache; 0 files written" in result.output
+    assert "9 posts; nothing changed since the last build; embedded 0 now, 9 from cache; indexed 0 now, 9 from cache; 0 files written" in result.output
     assert mtimes(out) == before
 
 

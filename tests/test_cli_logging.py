@@ -55,15 +55,22 @@ def test_verbose_build_shows_stages_counts_and_skipped_files(tmp_path: Path) -> 
     assert "postkin: warning: content/2024-02-01-broken.md: skipped: front matter is not valid YAML" in said
     assert "postkin: writing: 7 files written, 0 removed in data; " in said
     assert lines[-1].startswith("postkin: 6 posts, 1 skipped; embedded 6 now, 0 from cache;")
+    edited = tmp_path / "content" / "2024-01-01-p0.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
     warm = _postkin(*args, "-v", cwd=tmp_path)
     assert "postkin: features: embedded 0 now, 6 from cache; " in warm.stderr
     # the default shows the warning and the summary, not the stages nor the files that are not posts
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
     default = _postkin(*args, cwd=tmp_path)
     shown = default.stderr.splitlines()
     assert shown[0].startswith("postkin: warning: content/2024-02-01-broken.md: skipped: ")
     assert shown[1] == ("postkin: no popularity data (front-matter key 'views' or popularity_file): "
                         "cluster_popular lists are empty")
     assert shown[2].startswith("postkin: 6 posts, 1 skipped; embedded 0 now, 6 from cache;") and len(shown) == 3
+    # nothing changed: the build stops after reading and says so
+    unchanged = _postkin(*args, cwd=tmp_path).stderr.splitlines()
+    assert unchanged[1].startswith("postkin: 6 posts, 1 skipped; nothing changed since the last build; "
+                                   "embedded 0 now, 6 from cache;") and len(unchanged) == 2, unchanged
 
 
 def test_quiet_build_prints_only_warnings_and_errors(tmp_path: Path) -> None:

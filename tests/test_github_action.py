@@ -196,7 +196,8 @@ def test_action_steps_twice_second_run_embeds_nothing(tmp_path):
 
     second = runner.run(inputs)
     assert second["restore"]["cache-hit"] == "true" and second["key"]["key"] == first["key"]["key"]
-    assert re.search(r"^postkin: 5 posts; embedded 0 now, 5 from cache;", second["build"]["summary"])
+    assert re.search(r"^postkin: 5 posts; nothing changed since the last build; embedded 0 now, 5 from cache;",
+                     second["build"]["summary"])
 
     edited = workspace / "blog" / "content" / "grid.md"
     edited.write_text(edited.read_text(encoding="utf-8").replace("CSS grid", "CSS subgrid"), encoding="utf-8")

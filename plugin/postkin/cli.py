@@ -19,6 +19,7 @@ from .timing import stage
 if TYPE_CHECKING:
     from .corpus import Corpus
     from .dialects import Dialect
+    from .pipeline import Build
 
 log = logging.getLogger("postkin")
 
@@ -147,9 +148,10 @@ DEFAULT_OUT = Path("data/postkin")
 @click.option("--cluster", metavar="ADDRESS",
               help="embed, cluster and suggest tags on a Dask cluster: its scheduler's address (tcp://host:8786), "
                    "or 'local' / 'local:N' for N worker processes here (needs the distributed extra)")
+@click.option("--full", is_flag=True, help="compute everything again, as a first build would (not only what changed)")
 @common
-def build(content: Path, out: Path | None, watch: bool, cluster: str | None, config: Path | None, verbose: bool,
-          quiet: bool, **flags: Any) -> None:
+def build(content: Path, out: Path | None, watch: bool, cluster: str | None, full: bool, config: Path | None,
+          verbose: bool, quiet: bool, **flags: Any) -> None:
     """Build related posts, topics and suggested tags for the site at CONTENT (default: here) and write
     them where its generator's templates read them."""
     _setup_logging(verbose, quiet)
@@ -165,7 +167,7 @@ def build(content: Path, out: Path | None, watch: bool, cluster: str | None, con
         dialect = find_site(content, settings)
         target = out or dialect.data_dir() or DEFAULT_OUT
         client = _connect(cluster) if cluster else None
-        _build_once(dialect, settings, content, target, client)
+        _build_once(dialect, settings, content, target, client, full=full)
         if watch:
             _watch(dialect, settings, content, target, client)
     except PostkinError as exc:
@@ -190,9 +192,11 @@ def _connect(cluster: str) -> Any:
     return connect(cluster)
 
 
-def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None) -> None:
+def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, client: Any = None,
+                full: bool = False) -> None:
     """One build: read, compute (on the Dask cluster of `client`, if given), write the data; the summary
-    line on stderr. Raises PostkinError."""
+    line on stderr; `full`: compute everything again (--full). Raises PostkinError."""
+    from .incremental import outputs_intact, remember_outputs
     from .pipeline import read_site, run
 
     started = time.perf_counter()
@@ -200,11 +204,14 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, 
     _report_problems(corpus, content, settings.strict)
     progress = _progress(_show_progress())
     if client is None:
-        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress)
+        results = run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress, full=full)
     else:
         from .distributed import run as run_on_cluster
 
         results = run_on_cluster(corpus, settings, client, cache_dir=corpus.cache_dir, progress=progress)
+    if results.unchanged and outputs_intact(corpus.cache_dir, corpus, out, results.fingerprint):
+        _summary(results, corpus, settings, out, 0, 0, started, "nothing changed since the last build; ")
+        return
     with stage("writing") as notes:
         if results.recommend is not None:  # the templates show the block only when the files are written
             from .readers.browser import served_paths
@@ -222,12 +229,20 @@ def _build_once(dialect: Dialect, settings: Settings, content: Path, out: Path, 
 
         write_report(results.stages, settings, corpus.cache_dir, Path(settings.report),
                      title=f"postkin report: {Path(content).resolve().name}")
+    remember_outputs(corpus.cache_dir, corpus, out, results.fingerprint)
+    _summary(results, corpus, settings, out, written, removed, started,
+             "nothing changed since the last build; " if results.unchanged else "")
+
+
+def _summary(results: Build, corpus: Corpus, settings: Settings, out: Path, written: int, removed: int,
+             started: float, note: str) -> None:
+    """The build's one summary line on stderr."""
     stats = results.stats
     skipped = f", {len(corpus.problems)} skipped" if corpus.problems else ""
     opted = f", {corpus.opted_out} opted out" if corpus.opted_out else ""
     report = f"; report {settings.report}" if settings.report else ""
     log.info(
-        f"{stats.posts} posts{skipped}{opted}; embedded {stats.embedded} now, {stats.cached} from cache; "
+        f"{stats.posts} posts{skipped}{opted}; {note}embedded {stats.embedded} now, {stats.cached} from cache; "
         f"indexed {stats.indexed} now, {stats.indexed_cached} from cache; "
         f"{written} files written, {removed} removed in {out}{report}; {time.perf_counter() - started:.2f} s")
 
@@ -354,7 +369,8 @@ def report_command(content: Path, out: Path | None, as_json: bool, site_url: str
             out = Path(settings.report or "report.html")
         corpus = read_folder(content, settings)
         _report_problems(corpus, content, settings.strict)
-        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()))
+        build = run(corpus, settings, cache_dir=corpus.cache_dir, progress=_progress(_show_progress()),
+                    stages=True)  # the report reads every stage's values
         data = write_report(build.stages, settings, corpus.cache_dir, out, site_url=site_url,
                             title=f"postkin report: {content.resolve().name}")
     except PostkinError as exc:
@@ -424,7 +440,7 @@ def _diff_snapshots(content: Path, last: bool, config: Path | None, flags: dict[
         return previous, recorded
     corpus = read_site(dialect, settings)
     _report_problems(corpus, content, settings.strict)
-    build = run(corpus, settings, cache_dir=corpus.cache_dir, record=False)
+    build = run(corpus, settings, cache_dir=corpus.cache_dir, record=False, stages=True)  # every stage, ranked
     return recorded, snapshot_of(make_record(build, settings), "the site now")
 
 

@@ -13,6 +13,7 @@ post's scores); a suggested tag's score is a probability with 1 decimal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,13 @@ class PostItem:
             out["fallback"] = True
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostItem:
+        """The item to_json() gave (a build's stored contexts are read back this way)."""
+        return cls(data["source"], data["slug"], data["title"], data["url"], data["date"], data.get("score"),
+                   data.get("popularity"), data.get("signals"), data.get("lang"), bool(data.get("pinned")),
+                   bool(data.get("fallback")))
+
 
 @dataclass(frozen=True)
 class TagItem:
@@ -88,6 +96,11 @@ class TagItem:
         if self.signals is not None:
             out["signals"] = self.signals
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TagItem:
+        """The suggestion to_json() gave."""
+        return cls(data["tag"], data["score"], data.get("signals"))
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,17 @@ class PostContext:
             out["excluded"] = self.excluded
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PostContext:
+        """The context to_json() gave (a build that changed nothing hands a host the stored ones)."""
+        items = PostItem.from_json
+        cluster = data["cluster"]
+        return cls(data["source"], data["slug"], data["url"], data["title"], data["date"], data["draft"], data["lang"],
+                   [items(x) for x in data["translations"]], [items(x) for x in data["related"]],
+                   TopicRef(cluster["id"], cluster["label"]) if cluster is not None else None,
+                   [items(x) for x in data["cluster_latest"]], [items(x) for x in data["cluster_popular"]],
+                   [TagItem.from_json(x) for x in data["suggested_tags"]], data.get("excluded", ""))
+
 
 @dataclass
 class Topic:
@@ -147,6 +171,11 @@ class Topic:
         """The topic as in `postkin.json`'s `clusters`."""
         return {"id": self.id, "label": self.label, "size": self.size,
                 "members": [m.to_json() for m in self.members]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Topic:
+        """The topic to_json() gave."""
+        return cls(data["id"], data["label"], data["size"], [PostItem.from_json(m) for m in data["members"]])
 
 
 @dataclass
@@ -169,6 +198,12 @@ class SiteContext:
             data["recommend_for_you"] = dict(self.recommend_for_you)
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SiteContext:
+        """The site context to_json() gave."""
+        return cls(data["encoder"]["id"], data["encoder"]["dim"], [Topic.from_json(c) for c in data["clusters"]],
+                   data["post_count"])
+
 
 def _tag_item(suggestion: Suggestion, signals: bool) -> TagItem:
     # The probability comes from a model fitted on the whole blog, so any edit nudges every post's
@@ -183,13 +218,15 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
                   suggestions: TagSuggestions, *, cluster_k: int,
                   explained: dict[str, np.ndarray] | None = None, listed: np.ndarray | None = None,
                   lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
-                  tags_min_score: float = 0.0, controls: Controls | None = None) -> dict[str, PostContext]:
+                  tags_min_score: float = 0.0, controls: Controls | None = None,
+                  rows: Iterable[int] | None = None) -> dict[str, PostContext]:
     """Every post's context by slug. `explained`: per-signal cosines (n, related_k) of each related
     pair, shown with the fused score when the `signals` setting is on; `listed`: (n,) bool, posts that
     may appear on other pages; `lang_ids`: (n,) languages, when lists keep to the post's language;
     `groups`: (n,) translation groups (-1: none); `tags_min_score`: suggestions below it are not shown;
     `controls`: the build's editorial controls (controls.py), which filter the topic's lists, mark pins and
-    fill short related lists."""
+    fill short related lists; `rows`: only these posts' contexts (an incremental build makes those whose
+    inputs changed)."""
     vectors = features.vectors
     n = len(posts)
     shown = np.ones(n, bool) if listed is None else listed
@@ -198,17 +235,9 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
         for j in np.flatnonzero(groups >= 0):
             members.setdefault(int(groups[j]), []).append(int(j))
     contexts: dict[str, PostContext] = {}
-    for i, post in enumerate(posts):
-        c = int(topics.assignment[i]) if len(topics.centroids) else None
-        by_date = topics.by_date[c] if c is not None else []
-        by_views = topics.by_views[c] if c is not None else []
-        if lang_ids is not None:  # lists keep to the post's language
-            by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
-            by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
-        if controls is not None:  # kept for the fallback below: its candidates, not newer when asked
-            by_date, by_views = controls.allowed(i, by_date), controls.allowed(i, by_views)
-        latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
-        popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
+    for i in range(n) if rows is None else rows:
+        post = posts[i]
+        c, latest, popular, by_date = topic_lists(topics, i, cluster_k, lang_ids, controls)
         group = int(groups[i]) if groups is not None else -1
         translations = sorted((j for j in members.get(group, []) if j != i and shown[j]),
                               key=lambda j: (posts[j].lang, posts[j].source))
@@ -239,6 +268,24 @@ def post_contexts(posts: list[Post], features: Features, related: Related, topic
             excluded=controls.excluded[i] if controls is not None and shown[i] else "",
         )
     return contexts
+
+
+def topic_lists(topics: Topics, i: int, cluster_k: int, lang_ids: np.ndarray | None = None,
+                controls: Controls | None = None) -> tuple[int | None, list[int], list[int], list[int]]:
+    """Post i's topic (None: the site has none), the latest and most popular posts of that topic shown
+    on its page (itself left out; of its language only when `lang_ids` is given; those `controls` allow),
+    and the topic's posts by date that may be listed (the candidates of the related list's fallback)."""
+    c = int(topics.assignment[i]) if len(topics.centroids) else None
+    by_date = topics.by_date[c] if c is not None else []
+    by_views = topics.by_views[c] if c is not None else []
+    if lang_ids is not None:  # lists keep to the post's language
+        by_date = [j for j in by_date if lang_ids[j] == lang_ids[i]]
+        by_views = [j for j in by_views if lang_ids[j] == lang_ids[i]]
+    if controls is not None:  # kept for the fallback: its candidates, not newer when asked
+        by_date, by_views = controls.allowed(i, by_date), controls.allowed(i, by_views)
+    latest = [j for j in by_date[:cluster_k + 1] if j != i][:cluster_k]
+    popular = [j for j in by_views[:cluster_k + 1] if j != i][:cluster_k]
+    return c, latest, popular, by_date
 
 
 def site_context(posts: list[Post], features: Features, topics: Topics) -> SiteContext:

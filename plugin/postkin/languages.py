@@ -120,12 +120,27 @@ def centre_by_group(vectors: np.ndarray, groups: np.ndarray) -> np.ndarray:
     (n, d) float32. The vectors themselves when there is one group."""
     if len(groups) == 0 or groups.max(initial=0) == 0:
         return vectors
+    return centre_with(vectors, groups, group_offsets(vectors, groups))
+
+
+def group_offsets(vectors: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(number of groups, d) float64: what centring adds to the vectors of each group, (overall mean -
+    group mean) * n_g / (n_g + CENTRE_PRIOR). The incremental path of large sites keeps them between
+    full fits, so a new post is centred as the others were."""
     v = np.asarray(vectors, np.float64)
     overall = v.mean(axis=0)
-    out = v.copy()
+    out = np.zeros((int(groups.max(initial=0)) + 1, v.shape[1]))
     for g in np.unique(groups):
         members = groups == g
         n = int(members.sum())
-        out[members] += (overall - v[members].mean(axis=0)) * (n / (n + CENTRE_PRIOR))
+        out[g] = (overall - v[members].mean(axis=0)) * (n / (n + CENTRE_PRIOR))
+    return out
+
+
+def centre_with(vectors: np.ndarray, groups: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Unit vectors moved by their group's offset (group_offsets): (n, d) float32."""
+    out = np.asarray(vectors, np.float64).copy()
+    for g in np.unique(groups):
+        out[groups == g] += offsets[g]
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
     return out.astype(np.float32)

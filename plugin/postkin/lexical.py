@@ -136,6 +136,8 @@ class LexicalIndex:
     tfidf: Any  # scipy csr (n_posts, n_terms) float32, rows L2-normalised
     presence: Any  # scipy csr (n_posts, n_tokens) float32 0/1 over every token seen
     keys: np.ndarray  # sorted token keys: the columns of `presence`
+    terms: np.ndarray | None = None  # uint64 (n_terms,): the token key of each TF-IDF column (sorted)
+    idf: np.ndarray | None = None  # float32 (n_terms,): each column's idf
 
     def contains(self, phrases: list[str], langs: list[str] | None = None) -> np.ndarray:
         """(n_posts, len(phrases)) bool: every word / CJK token of the phrase occurs in the post (one
@@ -195,7 +197,30 @@ def build_index(counts: list[TokenCounts], min_df: int = MIN_DF, max_df: float =
     w = (w / np.where(norms > 0, norms, 1.0)[rows]).astype(np.float32)
     X = sp.csr_matrix((w, c, np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])),
                       shape=(n, int(kept.sum())))
-    return LexicalIndex(X, presence, keys)
+    return LexicalIndex(X, presence, keys, keys[kept], idf)
+
+
+def tfidf_rows(counts: list[TokenCounts], terms: np.ndarray, idf: np.ndarray) -> Any:
+    """TF-IDF rows of posts under a kept model (the `terms` and `idf` of a LexicalIndex): scipy csr
+    (len(counts), len(terms)) float32, each row equal, bit for bit, to the row build_index gave a post
+    with these counts; tokens outside `terms` are left out. The incremental path of large sites
+    (largesite.py) folds new and edited posts into the model of its last full fit this way."""
+    import scipy.sparse as sp
+
+    n = len(counts)
+    lengths = np.fromiter((len(k) for k, _ in counts), dtype=np.int64, count=n)
+    all_keys = np.concatenate([k for k, _ in counts]) if n else np.zeros(0, np.uint64)
+    tf = np.concatenate([c for _, c in counts]).astype(np.float32) if n else np.zeros(0, np.float32)
+    at = np.minimum(np.searchsorted(terms, all_keys), max(len(terms) - 1, 0))
+    take = (terms[at] == all_keys) if len(terms) else np.zeros(len(all_keys), bool)
+    rows = np.repeat(np.arange(n), lengths)[take]
+    c = at[take]
+    # the arithmetic of build_index, step for step
+    w = (1.0 + np.log(tf[take])) * idf[c]
+    norms = np.sqrt(np.bincount(rows, weights=w.astype(np.float64) ** 2, minlength=n))
+    w = (w / np.where(norms > 0, norms, 1.0)[rows]).astype(np.float32)
+    return sp.csr_matrix((w, c, np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])),
+                         shape=(n, len(terms)))
 
 
 def l2_rows(X: np.ndarray) -> np.ndarray:
@@ -251,12 +276,21 @@ def lsi(X: Any, k: int = LSI_DIM, n_iter: int = 6, seed: int = 0, gram: np.ndarr
     exact eigendecomposition of it. Otherwise a randomized truncated SVD of X (Halko et al. 2011, fixed
     seed) for 2k components with `oversample` extra vectors and `n_iter` subspace iterations, forming no
     n x n or terms x terms matrix."""
+    return lsi_model(X, k, n_iter, seed, gram, oversample, cut)[0]
+
+
+def lsi_model(X: Any, k: int = LSI_DIM, n_iter: int = 6, seed: int = 0, gram: np.ndarray | None = None,
+              oversample: int = 16, cut: str = "value") -> tuple[np.ndarray, np.ndarray]:
+    """lsi's coordinates (n, m) float32 and what folds a new post in: `fold` (n, m) float64, U * sqrt(w) / s
+    with the same signs, so that the projection P = X^T fold (terms x m) gives a new TF-IDF row x its
+    coordinates as l2_rows(x P) (Deerwester et al. 1990's folding-in: for a post of X, x P = U s sqrt(w)).
+    Components with a zero singular value fold to 0."""
     import scipy.sparse as sp
 
     n = X.shape[0]
     m = min(2 * k, min(X.shape) - 1)
     if m < 2 or k < 2:
-        return np.zeros((n, 0), np.float32)
+        return np.zeros((n, 0), np.float32), np.zeros((n, 0))
     if gram is not None and n <= EXACT_LSI_MAX:
         eigval, eigvec = np.linalg.eigh(np.asarray(gram, np.float64))
         order = np.argsort(-eigval, kind="stable")
@@ -285,10 +319,14 @@ def lsi(X: Any, k: int = LSI_DIM, n_iter: int = 6, seed: int = 0, gram: np.ndarr
         w = lsi_value_weights(lam, k)
         keep = w >= 1e-4
         order, lam, w = order[keep], lam[keep], w[keep]
-    Z = basis[:, order] * np.sqrt(lam * w)
+    U = basis[:, order]
+    Z = U * np.sqrt(lam * w)
     # SVD signs are arbitrary: make each component's largest entry positive, so output is stable.
-    Z *= np.where(Z[np.argmax(np.abs(Z), axis=0), np.arange(Z.shape[1])] < 0, -1.0, 1.0)
-    return l2_rows(Z).astype(np.float32)
+    sign = np.where(Z[np.argmax(np.abs(Z), axis=0), np.arange(Z.shape[1])] < 0, -1.0, 1.0)
+    Z *= sign
+    s = np.sqrt(lam)
+    fold = U * (np.sqrt(w) * sign / np.where(s > 1e-12, s, np.inf))
+    return l2_rows(Z).astype(np.float32), fold
 
 
 def segmenter(lang: str) -> str:

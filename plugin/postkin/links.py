@@ -63,9 +63,11 @@ def link_pairs(posts: Sequence[Post]) -> list[tuple[int, int]]:
         for name in (post.slug, _name(post.source)):
             by_name.setdefault(name.lower(), i)
     pairs: set[tuple[int, int]] = set()
+    resolved: dict[str, int | None] = {}  # a target resolves alike from every post (posts share many)
     for i, post in enumerate(posts):
         for target in post.links:
-            j = _resolve(target, by_path, by_name)
+            j = resolved[target] if target in resolved else \
+                resolved.setdefault(target, _resolve(target, by_path, by_name))
             if j is not None and j != i:
                 pairs.add((i, j))
     return sorted(pairs)

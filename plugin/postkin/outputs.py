@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,13 @@ POSTS_DIR = "posts"
 OUT_ELSEWHERE = "choose another output folder"
 
 
-def _text(data: Any) -> str:
+def json_text(data: Any) -> str:
+    """Canonical JSON text: sorted keys, compact (dumps without the final newline)."""
     # Compact on purpose: with `indent` the json module leaves its C encoder for pure Python.
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_text = json_text
 
 
 def dumps(data: Any) -> bytes:
@@ -97,8 +103,9 @@ def _previous_slugs(site_path: Path) -> set[str]:
     return set(old["posts"]) if isinstance(old, dict) and isinstance(old.get("posts"), dict) else set()
 
 
-def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict[str, Any]) -> tuple[int, int]:
+def write_outputs(out_dir: Path, contexts: Mapping[str, dict[str, Any] | str], site: dict[str, Any]) -> tuple[int, int]:
     """Write OUT/postkin.json and OUT/posts/<slug>.json; returns (files written, files removed).
+    `contexts`: each post's context as JSON data, or as its json_text (pipeline.Build.post_texts).
 
     Only files whose bytes change are written. All of them are first written to temporary files; a
     full disk or a read-only folder stops the build there (PostkinError, one line) and leaves the
@@ -119,15 +126,21 @@ def write_outputs(out_dir: Path, contexts: dict[str, dict[str, Any]], site: dict
         raise os_error(out_dir / POSTS_DIR, exc, OUT_ELSEWHERE) from None
     for folder in (out_dir, out_dir / POSTS_DIR):
         remove_stale_temps(folder)
-    previous = _previous_slugs(site_path)
     base = (out_dir / POSTS_DIR).resolve()
     paths = {slug: post_path(out_dir, slug, base) for slug in contexts}
+    # The previous postkin.json names the files that may be removed; reading it (hundreds of MB on a large
+    # site) is needed only when posts/ holds a file that is not one of this build's.
+    try:
+        present = {entry.name for entry in os.scandir(out_dir / POSTS_DIR) if entry.name.endswith(".json")}
+    except OSError:
+        present = set()
+    previous = _previous_slugs(site_path) if present - {path.name for path in paths.values()} else set()
     renamed = {slug: f"{POSTS_DIR}/{path.name}" for slug, path in paths.items() if path.name != f"{slug}.json"}
+    bodies = {slug: ctx if isinstance(ctx, str) else _text(ctx) for slug, ctx in contexts.items()}
     for slug in sorted(renamed):
         log.warning("%s: slug is %d bytes, longer than a file name may be (%d): its file is %s "
-                    "(postkin.json lists it under post_files)", contexts[slug].get("source", slug),
+                    "(postkin.json lists it under post_files)", json.loads(bodies[slug]).get("source", slug),
                     len(slug.encode("utf-8")), NAME_MAX - len(".json"), renamed[slug])
-    bodies = {slug: _text(ctx) for slug, ctx in contexts.items()}
     files = [(site_path, _site_bytes({**site, "post_files": renamed}, bodies))]
     files += [(paths[slug], (bodies[slug] + "\n").encode("utf-8")) for slug in sorted(bodies)]
     changed = [(path, data) for path, data in files if _changed(path, data)]

@@ -7,15 +7,17 @@ eval): each stage is a typed value made by the module of the same name.
 
     build = run(corpus.posts, settings, cache_dir=...)   # Build: contexts, site, stats
     build.contexts["my-slug"].related[0].url
-    build.stages.topics.centroids                        # the stage values themselves (the report reads them)
+    build.stages.topics.centroids                        # the stage values themselves (the report reads them):
+                                                         # run(..., stages=True), else None when nothing changed
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,23 +72,41 @@ class Stages:
     suggestions: tags.TagSuggestions
     controls: controls_stage.Controls | None = None  # the editorial controls (None: none set)
     languages: Languages | None = None
+    tag_model: dict[str, Any] = field(default_factory=dict)  # what tags.suggest fitted (its `fitted`)
 
 
 @dataclass
 class Build:
     """Every post's context by slug, the site-wide context, what the build did, and its stage values
-    (None for a site without posts); with setting recommend_for_you, the vectors file of "Recommended
-    for you" (readers.browser.vectors_file)."""
+    (None for a site without posts, and for a build that reused the last one's results: `unchanged`, or
+    a large site's incremental build); with setting recommend_for_you, the vectors file of "Recommended
+    for you" (readers.browser.vectors_file). `posts`: the site's posts; `texts`: each post's context as
+    canonical JSON text (outputs.json_text), where a build already has them."""
 
-    contexts: dict[str, PostContext] = field(default_factory=dict)
+    contexts: Mapping[str, PostContext] = field(default_factory=dict)
     site: SiteContext = field(default_factory=SiteContext)
     stats: Stats = field(default_factory=Stats)
     recommend: bytes | None = None
     stages: Stages | None = None
+    posts: list[Post] = field(default_factory=list)
+    texts: dict[str, str] | None = None
+    unchanged: bool = False  # no input changed since the last build: everything above is what it stored
+    fingerprint: str = ""  # of every input of this build (incremental.fingerprint)
 
     def posts_json(self) -> dict[str, dict[str, Any]]:
         """slug -> the post's context as JSON data."""
+        if self.texts is not None and not isinstance(self.contexts, dict):  # stored: no objects made yet
+            return {slug: json.loads(text) for slug, text in self.texts.items()}
         return {slug: ctx.to_json() for slug, ctx in self.contexts.items()}
+
+    def post_texts(self) -> dict[str, str]:
+        """slug -> the post's context as canonical JSON text (what posts/<slug>.json holds, without the
+        final newline), made once."""
+        if self.texts is None:
+            from .outputs import json_text
+
+            self.texts = {slug: json_text(ctx.to_json()) for slug, ctx in self.contexts.items()}
+        return self.texts
 
 
 @contextlib.contextmanager
@@ -174,6 +194,7 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     controls = controls_stage.of(posts, settings, listed_posts, base_path=corpus.base_path)  # issue #17
     vocab = tags.vocabulary(posts, listed_posts, ignore=controls_stage.ignored_tag(settings))
     explained = None
+    fitted: dict[str, Any] = {}
     times: dict[str, float] = {}
     with one_blas_thread():
         with stage("similarity", times):
@@ -182,7 +203,9 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
             related = languages.related(sims.related, listed_posts, settings.related_k, controls)
             notes.append(f"up to {settings.related_k} per post among {int(listed_posts.sum())} listed posts")
         with stage("tags", times) as notes:
-            suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals)
+            suggest_extra = {"fitted": fitted} if functions.suggest is tags.suggest else {}  # the model kept
+            suggestions = functions.suggest(posts, features, sims, vocab, settings.tags_k, explain=settings.signals,
+                                            **suggest_extra)
             notes.append(f"{len(vocab.keys)} tags in the blog's vocabulary")
         if settings.signals:
             ok = related.idx >= 0
@@ -194,14 +217,15 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
     with stage("topics", times) as notes:
         topics = functions.topics(posts, features.semantic,
                                   listed_posts if controls is None else controls.static, vocab, settings,
-                                  previous=previous_topics)
+                                  previous=previous_topics, own=features.vectors)
         notes.append(f"{len(topics.centroids)} topics")
     contexts = post_contexts(posts, features, related, topics, suggestions, cluster_k=settings.cluster_k,
                              explained=explained, listed=listed_posts,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
                              tags_min_score=settings.tags_min_score, controls=controls)
     build = Build(contexts, site_context(posts, features, topics), stats=Stats(stages=times),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages))
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages,
+                                tag_model=fitted), posts=posts)
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
@@ -213,18 +237,24 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
 
 
 def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | None = None,
-        encoder: Encoder | None = None, progress: Progress | None = None, record: bool = True,
-        functions: StageFunctions = StageFunctions()) -> Build:
+        encoder: Encoder | None = None, progress: Progress | None = None, full: bool = False,
+        stages: bool = False, record: bool = True, functions: StageFunctions = StageFunctions()) -> Build:
     """Every stage for a Corpus (or a host's list of posts: URLs already set, or made from
-    settings.url_pattern), through the cache.
+    settings.url_pattern), through the cache, computing only what changed since the last build
+    (incremental.py): a build whose inputs are all unchanged returns the stored results (`unchanged`),
+    a large site's build after a few edits updates them.
 
+    `full`: compute everything again, as a first build would (`postkin build --full`); `stages`: the
+    build must carry every stage value (the report reads them), so it computes them all.
     The corpus's freshly parsed posts are stored in the cache once the build has succeeded. A site with
     no posts gives an empty Build without loading any model. With a cache, the build's record (diff.py:
     what `postkin diff` compares) is kept there unless `record` is false. Raises PostkinError (two posts
     with one slug, an encoder that cannot load, a cache that fails).
     """
+    from .incremental import build as incremental_build
+
     started = time.perf_counter()
-    times: dict[str, float] = {}
+    stages = stages or bool(settings.report)
     corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
     posts = corpus.posts
     check_unique_slugs(posts)
@@ -234,30 +264,44 @@ def run(corpus: Corpus | list[Post], settings: Settings, *, cache_dir: Path | No
     if not posts:
         return Build(stats=Stats(seconds=time.perf_counter() - started))
     with open_cache(cache_dir) as cache:
-        with stage("features", times) as notes:
-            feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
-                                           readers=True)
-            notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
-            notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
-        corpus.store_parsed(cache)
-        state_key = _topics_key(corpus, feats, settings, cache_dir)
-        previous, stored = None, None
-        if cache is not None:
-            stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
-            previous = TopicState.from_bytes(stored) if stored is not None else None
-        build = compute(corpus, feats, settings, previous_topics=previous, functions=functions)
-        state = build.stages.topics.state if build.stages is not None else None
-        if cache is not None and state is not None:
-            data = state.to_bytes()
-            if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
-                cache.put_derived(STATE_KIND, {state_key: data})
-        if cache is not None and record:  # issue #17: what `postkin diff` compares the next build with
-            from .diff import keep_record
+        build = incremental_build(corpus, settings, cache, cache_dir, encoder=encoder, progress=progress,
+                                  full=full, stages=stages, record=record, functions=functions)
+    build.stats.seconds = time.perf_counter() - started
+    return build
 
-            keep_record(cache, build, settings)
+
+def full_build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, *, encoder: Encoder | None = None,
+               progress: Progress | None = None, fresh_topics: bool = False, record: bool = True,
+               functions: StageFunctions = StageFunctions(), cache_dir: Path | None = None) -> Build:
+    """Every stage from the features on, as a build did before it kept anything but the embeddings,
+    token counts and topics (`fresh_topics`: fit the topics afresh, as a first build would); the build's
+    record for `postkin diff` kept in the cache unless `record` is false."""
+    posts = corpus.posts
+    times: dict[str, float] = {}
+    with stage("features", times) as notes:
+        feats = features_stage.extract(posts, settings, cache=cache, encoder=encoder, progress=progress,
+                                       readers=True)
+        notes.append(f"embedded {feats.embedded} now, {len(posts) - feats.embedded} from cache")
+        notes.append(f"words indexed {feats.indexed} now, {len(posts) - feats.indexed} from cache")
+    corpus.store_parsed(cache)
+    state_key = _topics_key(corpus, feats, settings, cache_dir)
+    previous, stored = None, None
+    if cache is not None:
+        stored = cache.get_derived(STATE_KIND, [state_key]).get(state_key)
+        previous = TopicState.from_bytes(stored) if stored is not None and not fresh_topics else None
+    build = compute(corpus, feats, settings, previous_topics=previous, functions=functions)
+    state = build.stages.topics.state if build.stages is not None else None
+    if cache is not None and state is not None:
+        data = state.to_bytes()
+        if data != stored:  # a build that changed nothing writes nothing (a read-only cache stays quiet)
+            cache.put_derived(STATE_KIND, {state_key: data})
+    if cache is not None and record:  # issue #17: what `postkin diff` compares the next build with
+        from .diff import keep_record
+
+        keep_record(cache, build, settings)
     build.stats = Stats(posts=len(posts), embedded=feats.embedded, cached=len(posts) - feats.embedded,
                         indexed=feats.indexed, indexed_cached=len(posts) - feats.indexed,
-                        seconds=time.perf_counter() - started, stages={**times, **build.stats.stages})
+                        stages={**times, **build.stats.stages})
     return build
 
 
@@ -309,7 +353,7 @@ def read_folder(given: Path, settings: Settings) -> Corpus:
 def build_folder(given: Path, settings: Settings, progress: Progress | None = None) -> tuple[Corpus, Build]:
     """Read a site and run every stage: (the Corpus, the Build)."""
     corpus = read_folder(given, settings)
-    return corpus, run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress)
+    return corpus, run(corpus, settings, cache_dir=corpus.cache_dir, progress=progress, stages=True)
 
 
 def suggest_tags(targets: list[Post], others: list[Post], settings: Settings, cache_dir: Path | None,

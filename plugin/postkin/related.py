@@ -28,21 +28,25 @@ class Related:
 
 def related_posts(fused: FusedSimilarity, recommendable: np.ndarray, k: int, *,
                   lang_ids: np.ndarray | None = None, groups: np.ndarray | None = None,
-                  controls: Controls | None = None) -> Related:
+                  controls: Controls | None = None, rows: np.ndarray | None = None,
+                  previous: Related | None = None) -> Related:
     """Top-k posts of every post by fused score among the recommendable ones (bool (n,)), itself
     excluded; computed in row blocks, so no n x n matrix is held on large sites.
 
     lang_ids: (n,) language of each post: only posts of the row's language are listed (None: any);
     groups: (n,) translation group (-1: none): a post's translations are never listed;
-    controls: the build's editorial controls (controls.py: only its candidates are listed, pins first)."""
+    controls: the build's editorial controls (controls.py: only its candidates are listed, pins first);
+    rows: compute only these rows (sorted indices) and keep the others from `previous` (an incremental
+    build)."""
     n = fused.n
-    idx = np.full((n, k), -1, np.int64)
-    scores = np.full((n, k), -np.inf, np.float32)
+    idx = np.full((n, k), -1, np.int64) if previous is None else previous.idx.copy()
+    scores = np.full((n, k), -np.inf, np.float32) if previous is None else previous.fused.copy()
     if k == 0 or n == 0:
         return Related(idx, scores)
     blocked = ~np.asarray(recommendable if controls is None else controls.candidates, bool)
-    for b in range(0, n, fused.block):
-        r = np.arange(b, min(n, b + fused.block))
+    todo = np.arange(n) if rows is None else np.asarray(rows, np.int64)
+    for b in range(0, len(todo), fused.block):
+        r = todo[b:b + fused.block]
         F = fused.rows(r)
         pinned = controls.pin_scores(F, r) if controls is not None else {}
         F[:, blocked] = -np.inf

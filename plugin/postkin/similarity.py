@@ -31,20 +31,20 @@ TF-IDF Gram matrix both share.
 
 Blogs (up to LARGE_SITE posts) get the exact n x n matrix in blocks of rows. Larger sites retrieve
 CANDIDATES posts per post from the dense signals with `neighbours.build_index`, estimate the row
-statistics from a fixed sample of columns, and fuse on the candidate pairs only.
+statistics from a fixed sample of columns, and fuse on the candidate pairs only (largesite.py, which
+also keeps that fusion up to date edit by edit).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .neighbours import build_index, top_k_rows
+from .neighbours import top_k_rows
 
 if TYPE_CHECKING:
     from .corpus import Post
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 LARGE_SITE = 5000  # above this many posts: candidate retrieval instead of the exact n x n scores
 CANDIDATES = 100  # candidates per post on large sites
 QE_K = 10  # neighbours in the query-expansion step
-STATS_SAMPLE = 2000  # columns sampled for the row statistics on large sites
 BLOCK_ENTRIES = 4_000_000  # scores held at once on large sites (32 MB of float64)
 
 
@@ -73,6 +72,9 @@ class Signal:
     # A lexical signal (words, or their LSI) is compared only between posts of one language group: see
     # FusedSimilarity's `groups` and languages.py.
     lexical: bool = False
+    # LSI only: U sqrt(w) / s (lexical.lsi_model), from which a large site's state keeps the projection
+    # that folds a new post in
+    fold: np.ndarray | None = None
 
 
 def _sparse(a: Any) -> bool:
@@ -120,12 +122,19 @@ def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -
 class FusedSimilarity:
     """The fused score F1 between posts; `rows(r)` gives F1[r, :] (self on the diagonal is 0)."""
 
-    def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int = LARGE_SITE,
-                 backend: str = "auto", candidates: int = CANDIDATES, edges: Any = None,
-                 keep_sum: bool = False, groups: np.ndarray | None = None) -> None:
+    def __init__(self, signals: list[Signal], qe_k: int = QE_K, large_site: int | None = None,
+                 backend: str = "auto", candidates: int | None = None, edges: Any = None,
+                 keep_sum: bool = False, groups: np.ndarray | None = None, keys: list[str] | None = None) -> None:
         """`keep_sum`: keep the signals' summed z-scores (blogs only) for one later `plus`; `groups`:
-        (n,) language group of each post (languages.language_groups), None or all zeros for one."""
+        (n,) language group of each post (languages.language_groups), None or all zeros for one; `keys`:
+        each post's key, which picks the sample of a large site's row statistics (largesite.stats_sample);
+        `large_site`: above this many posts, candidate retrieval of `candidates` posts per post (default:
+        LARGE_SITE and CANDIDATES, read at each call)."""
+        large_site = LARGE_SITE if large_site is None else large_site
+        candidates = CANDIDATES if candidates is None else candidates
         self._options = (qe_k, large_site, backend, candidates, edges, groups)
+        self.keys = keys
+        self.engine: Any = None  # a large site's largesite.Candidates
         self.groups = groups if groups is not None and len(groups) and groups.max() > 0 else None
         self._sum: np.ndarray | None = None
         self.signals = [s for s in signals if s.weight and s.vectors.shape[1] > 0]
@@ -236,7 +245,8 @@ class FusedSimilarity:
         `extra` is z-scored and the sum is handed over (so once only); otherwise every signal is fused again."""
         if self._sum is None:
             qe_k, large_site, backend, candidates, edges, groups = self._options
-            return FusedSimilarity(self.signals + extra, qe_k, large_site, backend, candidates, edges, groups=groups)
+            return FusedSimilarity(self.signals + extra, qe_k, large_site, backend, candidates, edges, groups=groups,
+                                   keys=self.keys)
         out = copy.copy(self)
         out.signals = self.signals + [s for s in extra if s.weight and s.vectors.shape[1] > 0]
         F, self._sum = self._sum, None
@@ -245,83 +255,15 @@ class FusedSimilarity:
 
     # ------------------------------------------------------------------ large sites: candidates
     def _candidates(self, backend: str, c: int) -> None:
-        import scipy.sparse as sp
+        from . import largesite
 
-        n, c = self.n, min(c, self.n - 1)
-        dense = [s for s in self.signals if not _sparse(s.vectors)]
-        if dense:  # one index over the weighted concatenation: inner product = weighted sum of cosines
-            total = sum(s.weight for s in dense)
-            D = np.hstack([np.asarray(s.vectors, np.float32) * np.sqrt(s.weight / total) for s in dense])
-            found, _ = build_index(D, backend).search(D, c + 1)
-        else:
-            found = np.vstack([top_k_rows(_dot(self.signals[0].vectors[b:b + self.block], self.signals[0].vectors),
-                                          c + 1)[0] for b in range(0, n, self.block)])
-        rows = np.repeat(np.arange(n), found.shape[1])
-        cols = found.ravel()
-        ok = (cols >= 0) & (cols != rows)
-        rows, cols = rows[ok], cols[ok]
-        if self.edges is not None:  # linked posts are always candidates of each other
-            rows, cols = np.r_[rows, self.edges.row], np.r_[cols, self.edges.col]
-        # symmetric candidate pattern, each unordered pair once
-        lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
-        key = np.unique(lo * n + hi)
-        pi, pj = key // n, key % n
-        # row statistics from a fixed sample of columns (the exact ones would cost n x n)
-        sample = np.sort(np.random.default_rng(0).choice(n, size=min(n, STATS_SAMPLE), replace=False))
-        f0 = np.zeros(len(key))
-        for sig in self.signals:
-            A = sig.vectors
-            m, s = np.empty(n), np.empty(n)
-            for b in range(0, n, self.block):
-                S = _dot(A[b:b + self.block], A[sample])
-                S[np.arange(S.shape[0])[:, None] + b == sample[None, :]] = np.nan
-                if sig.confidence is not None:
-                    S[:, sig.confidence[sample] <= 0] = np.nan
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # a row with no known column: stats 0
-                    m[b:b + self.block] = np.nan_to_num(np.nanmean(S, axis=1))
-                    s[b:b + self.block] = np.nan_to_num(np.nanstd(S, axis=1)) + 1e-9
-            cos = pair_cosines(A, pi, pj)
-            z = (cos - m[pi]) / s[pi] + (cos - m[pj]) / s[pj]
-            if sig.confidence is not None:
-                z *= sig.confidence[pi] * sig.confidence[pj]
-            f0 += (0.5 * sig.weight) * z
-        if self.edges is not None:
-            e = self.edges.tocsr()
-            f0 += np.asarray(e[pi, pj]).ravel()
-        F0 = sp.coo_matrix((np.r_[f0, f0], (np.r_[pi, pj], np.r_[pj, pi])), shape=(n, n)).tocsr()
-        F0.sort_indices()
-        if self.qe_k:
-            # W F0 on the pattern; a pair outside the candidates counts as 0, a typical z-score
-            nbr = self._sparse_top(F0, self.qe_k)
-            coo = F0.tocoo()
-            keys = coo.row.astype(np.int64) * n + coo.col
-            WF = np.zeros(len(keys))
-            for t in range(self.qe_k):
-                k_rows = nbr[coo.row, t]
-                valid = k_rows >= 0
-                probe = np.where(valid, k_rows * n + coo.col, -1)
-                at = np.minimum(np.searchsorted(keys, probe), len(keys) - 1)
-                hit = valid & (keys[at] == probe)
-                WF += np.where(hit, coo.data[at], 0.0)
-            WF /= self.qe_k
-            WFm = sp.csr_matrix((WF, (coo.row, coo.col)), shape=(n, n))
-            F0 = (F0 + 0.5 * (WFm + WFm.T)).tocsr()
-        F0.sort_indices()
-        self._sparse = F0
-
-    @staticmethod
-    def _sparse_top(F: Any, k: int) -> np.ndarray:
-        """Top-k columns of each sparse row (ties to the lower column), -1 padded."""
-        coo = F.tocoo()
-        order = np.lexsort((coo.col, -coo.data, coo.row))
-        r, c = coo.row[order], coo.col[order]
-        start = np.searchsorted(r, np.arange(F.shape[0]))
-        rank = np.arange(len(r)) - start[r]
-        out = np.full((F.shape[0], k), -1, np.int64)
-        keep = rank < k
-        out[r[keep], rank[keep]] = c[keep]
-        return out
+        n = self.n
+        signals = [largesite.Signal(s.name, s.weight, s.vectors, confidence=s.confidence) for s in self.signals]
+        # row statistics from a sample of columns chosen by the posts' keys (the exact ones would cost n x n)
+        sample = largesite.stats_sample(self.keys, n)
+        self.engine = largesite.fit(signals, n, self.edges.tocsr() if self.edges is not None else None,
+                                    c=c, qe_k=self.qe_k, sample=sample, backend=backend, block=self.block)
+        self._sparse = self.engine.f1_matrix()
 
     # ------------------------------------------------------------------ access
     def rows(self, r: np.ndarray) -> np.ndarray:
@@ -389,8 +331,9 @@ def text_signals(features: Features) -> tuple[list[Signal], np.ndarray | None]:
     X = features.lexical.tfidf
     if X.shape[1]:
         gram_matrix = gram(X) if X.shape[0] <= LARGE_SITE else None
+        Z, fold = lexical.lsi_model(X, gram=gram_matrix)
         signals += [Signal("lexical", X, gram=gram_matrix, lexical=True),
-                    Signal("lsi", lexical.lsi(X, gram=gram_matrix), lexical=True)]
+                    Signal("lsi", Z, lexical=True, fold=fold if X.shape[0] > LARGE_SITE else None)]
     signals.append(Signal("semantic", features.semantic))
     return signals, gram_matrix
 
@@ -408,8 +351,9 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
     text_only = settings.related_method == "hybrid" and not settings.related_use_tags
     # With co-view on its own, the related fusion is the text fusion plus one signal: it starts from
     # the text fusion's summed z-scores instead of z-scoring the text signals again.
+    keys = [p.slug for p in posts]
     text = FusedSimilarity(signals, backend=settings.neighbors, edges=features.links,
-                           keep_sum=text_only and coview is not None, groups=features.groups)
+                           keep_sum=text_only and coview is not None, groups=features.groups, keys=keys)
     related = text
     if text_only and coview is not None:
         related = text.plus([coview])
@@ -426,5 +370,6 @@ def compute(posts: list[Post], features: Features, settings: Settings) -> Simila
             chosen.append(Signal("tags", sp.csr_matrix(membership), share * len(chosen)))
         if coview is not None:  # related posts only: tag suggestions keep the text similarity
             chosen.append(coview)
-        related = FusedSimilarity(chosen, backend=settings.neighbors, edges=features.links, groups=features.groups)
+        related = FusedSimilarity(chosen, backend=settings.neighbors, edges=features.links, groups=features.groups,
+                                  keys=keys)
     return Similarity(text, related, gram_matrix)

@@ -157,14 +157,17 @@ TagSuggestions = list[list[Suggestion]]  # row i: post i's suggestions, best fir
 
 
 def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab: Vocabulary, k: int,
-            query: np.ndarray | None = None, explain: bool = False) -> TagSuggestions:
+            query: np.ndarray | None = None, explain: bool = False, fitted: dict[str, Any] | None = None,
+            ) -> TagSuggestions:
     """The TagSuggestions stage: up to k suggested tags per post (for posts where query[i]; default
     all), never a post's own tags.
 
     features: the posts' Features (vectors, TF-IDF); similarity: their Similarity (the fused text
     similarity and the TF-IDF Gram matrix); vocab: the tags of the training posts
     (tags.vocabulary(posts, use)). A query post that is itself a training post is scored
-    leave-one-out: not its own neighbour, not in its tags' centroids or counts.
+    leave-one-out: not its own neighbour, not in its tags' centroids or counts. `fitted`: a dict that
+    receives the model (weights, mean and spread of the features; on a large site the tags' TF-IDF sums
+    transposed and their squared norms), which the incremental path of large sites keeps.
     """
     import scipy.sparse as sp
 
@@ -196,6 +199,8 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
     elif X is not None:  # a large site: sparse tag sums (tags x terms)
         Csum = sp.csr_matrix(Ytr.T @ X[train].astype(np.float64))
         Cnrm2 = np.asarray(Csum.multiply(Csum).sum(1)).ravel()
+        CsumT = Csum.T.tocsr()  # once: `Xr @ Csum.T` converted the CSC transpose in every row block, 29%
+        # of a one-edit build of 100,000 posts
     cnt = np.asarray(Ytr.sum(0)).ravel()
     langs = features.languages or None
     in_text = lexical.contains(vocab.keys, langs)
@@ -210,38 +215,15 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
         r = np.flatnonzero(pos[rows] >= 0)
         Fr[r, pos[rows][r]] = -np.inf
         selfY[r] = vocab.membership[rows[r]]
-        feats = []
-        Kmax = max(1, min(max(K for K, _ in VOTES), len(train) - 1))
-        part = np.argpartition(-Fr, Kmax - 1, axis=1)[:, :Kmax] if Kmax < Fr.shape[1] else \
-            np.broadcast_to(np.arange(Fr.shape[1]), (m, Fr.shape[1]))
-        pv = np.take_along_axis(Fr, part, 1)
-        o = np.lexsort((part, -pv), axis=1)  # best first, ties to the lower post index
-        top, topv = np.take_along_axis(part, o, 1), np.take_along_axis(pv, o, 1)
-        for K, temp in VOTES:  # similarity-weighted share of the K nearest training posts with the tag
-            K = min(K, Kmax)
-            idx, v = top[:, :K], topv[:, :K]
-            fin = np.isfinite(v)
-            best = np.where(np.isfinite(v[:, :1]), v[:, :1], 0.0)
-            w = np.where(fin, np.exp((np.where(fin, v, best) - best) / temp), 0.0)
-            w /= np.maximum(w.sum(1, keepdims=True), 1e-12)
-            Wk = sp.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, m * K + 1, K)), shape=(m, len(train)))
-            feats.append((Wk @ Ytr).toarray())
-        cents = []
         if gram is not None:
-            cents.append((KY[rows], Cnrm2, selfnorm[rows, None]))
+            lex = (KY[rows], Cnrm2, selfnorm[rows, None])
         elif X is not None:
             Xr = X[rows].astype(np.float64)
-            cents.append(((Xr @ Csum.T).toarray(), Cnrm2, np.asarray(Xr.multiply(Xr).sum(1))))
+            lex = ((Xr @ CsumT).toarray(), Cnrm2, np.asarray(Xr.multiply(Xr).sum(1)))
         else:
-            cents.append((np.zeros((m, V)), np.ones(V), np.zeros((m, 1))))
-        cents.append((sem[rows] @ Usum.T, Unrm2, (sem[rows] ** 2).sum(1, keepdims=True)))
-        for dots, nrm2, qq in cents:
-            # leave-one-out: |sum - x|^2 = |sum|^2 - 2 x.sum + |x|^2 for the post's own tags
-            nrm = nrm2[None, :] - selfY * (2 * dots - qq)
-            cos = (dots - selfY * qq) / np.sqrt(np.maximum(nrm, 1e-12))
-            feats += [cos, _zrow(cos)]
-        feats += [np.log1p(np.maximum(cnt[None, :] - selfY, 0)), in_text[rows], in_title[rows]]
-        return np.stack(feats, -1)
+            lex = (np.zeros((m, V)), np.ones(V), np.zeros((m, 1)))
+        return tag_features(Fr, Ytr, selfY, lex, (sem[rows] @ Usum.T, Unrm2, (sem[rows] ** 2).sum(1, keepdims=True)),
+                            cnt, in_text[rows], in_title[rows])
 
     cached = None
     if len(train) >= MIN_TAGGED:  # self-calibration on a sample of the tagged posts
@@ -254,27 +236,76 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
         w, mu, sd = fit_logreg(Ff.reshape(-1, Ff.shape[-1]), vocab.membership[fit_rows].reshape(-1).astype(float))
     else:
         w, mu, sd = DEFAULT_WEIGHTS, None, None
+    if fitted is not None:
+        fitted.update(weights=w, mean=mu, spread=sd)
+        if gram is None and X is not None:
+            fitted.update(sums_t=CsumT, sums_norm2=Cnrm2)
 
-    folded = [tag_fold(key) for key in vocab.keys]
     for b in range(0, len(queries), block):
         rows = queries[b:b + block]
         Fq = cached if cached is not None else feature_rows(rows)
-        flat = Fq.reshape(-1, Fq.shape[-1])
-        mu_, sd_ = (flat.mean(0), flat.std(0) + 1e-9) if mu is None else (mu, sd)  # no fit: own statistics
-        contrib = ((Fq - mu_) / sd_) * w[:-1]
-        s = contrib.sum(-1) + w[-1]
-        for a, i in enumerate(rows):
-            own = {tag_fold(t) for t in posts[i].tags}
-            s[a, [j for j, key in enumerate(vocab.keys) if folded[j] in own]] = -np.inf  # never the post's own
-        order = np.lexsort((np.broadcast_to(np.arange(V), s.shape), -s), axis=1)[:, :k]
-        top = np.take_along_axis(s, order, 1)
-        prob = (1.0 / (1.0 + np.exp(-np.where(np.isfinite(top), top, 0.0)))).tolist()  # 0-1, same order
-        names = [vocab.display[key] for key in vocab.keys]
-        for a, i in enumerate(rows):
-            out[i] = [Suggestion(names[j], prob[a][t],
-                                 dict(zip(FEATURES, contrib[a, j].tolist())) if explain else None)
-                      for t, j in enumerate(order[a].tolist()) if np.isfinite(top[a, t])]
+        for i, found in zip(rows, rank_tags(Fq, [posts[i].tags for i in rows], vocab, k, w, mu, sd, explain)):
+            out[i] = found
     return out
+
+
+def tag_features(Fr: np.ndarray, Ytr: Any, selfY: np.ndarray, lexical: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 semantic: tuple[np.ndarray, np.ndarray, np.ndarray], cnt: np.ndarray, in_text: np.ndarray,
+                 in_title: np.ndarray) -> np.ndarray:
+    """The FEATURES of m posts x V tags, (m, V, 9) float64. Fr: (m, n_train) fused score of each post to
+    each training post (-inf: never a voter, the post itself included); Ytr: csr (n_train, V) tags of
+    the training posts; selfY: (m, V) the post's own tags when it is a training post (leave-one-out),
+    else 0; lexical / semantic: (dots (m, V) of the post with each tag's sum of member vectors, squared
+    norms (V,) of those sums, the post's squared norm (m, 1)); cnt: (V,) training posts per tag;
+    in_text / in_title: (m, V) bool, the tag's words occur in the post's text / title."""
+    import scipy.sparse as sp
+
+    m, n_train = Fr.shape
+    feats = []
+    Kmax = max(1, min(max(K for K, _ in VOTES), n_train - 1))
+    part = np.argpartition(-Fr, Kmax - 1, axis=1)[:, :Kmax] if Kmax < n_train else \
+        np.broadcast_to(np.arange(n_train), (m, n_train))
+    pv = np.take_along_axis(Fr, part, 1)
+    o = np.lexsort((part, -pv), axis=1)  # best first, ties to the lower post index
+    top, topv = np.take_along_axis(part, o, 1), np.take_along_axis(pv, o, 1)
+    for K, temp in VOTES:  # similarity-weighted share of the K nearest training posts with the tag
+        K = min(K, Kmax)
+        idx, v = top[:, :K], topv[:, :K]
+        fin = np.isfinite(v)
+        best = np.where(np.isfinite(v[:, :1]), v[:, :1], 0.0)
+        w = np.where(fin, np.exp((np.where(fin, v, best) - best) / temp), 0.0)
+        w /= np.maximum(w.sum(1, keepdims=True), 1e-12)
+        Wk = sp.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, m * K + 1, K)), shape=(m, n_train))
+        feats.append((Wk @ Ytr).toarray())
+    for dots, nrm2, qq in (lexical, semantic):
+        # leave-one-out: |sum - x|^2 = |sum|^2 - 2 x.sum + |x|^2 for the post's own tags
+        nrm = nrm2[None, :] - selfY * (2 * dots - qq)
+        cos = (dots - selfY * qq) / np.sqrt(np.maximum(nrm, 1e-12))
+        feats += [cos, _zrow(cos)]
+    feats += [np.log1p(np.maximum(cnt[None, :] - selfY, 0)), in_text, in_title]
+    return np.stack(feats, -1)
+
+
+def rank_tags(Fq: np.ndarray, own_tags: list[list[str]], vocab: Vocabulary, k: int, w: np.ndarray,
+              mu: np.ndarray | None, sd: np.ndarray | None, explain: bool = False) -> TagSuggestions:
+    """Up to k suggestions for each of m posts from their tag_features Fq (m, V, 9), weighted by `w`
+    (bias last) on features standardised by mu / sd (None: by these posts' own statistics, the unfitted
+    DEFAULT_WEIGHTS), never one of the post's `own_tags` in any spelling (tag_fold)."""
+    V = len(vocab.keys)
+    flat = Fq.reshape(-1, Fq.shape[-1])
+    mu_, sd_ = (flat.mean(0), flat.std(0) + 1e-9) if mu is None else (mu, sd)  # no fit: own statistics
+    contrib = ((Fq - mu_) / sd_) * w[:-1]
+    s = contrib.sum(-1) + w[-1]
+    folded = [tag_fold(key) for key in vocab.keys]
+    for a, tags in enumerate(own_tags):
+        own = {tag_fold(t) for t in tags}
+        s[a, [j for j, key in enumerate(vocab.keys) if folded[j] in own]] = -np.inf  # never the post's own
+    order = np.lexsort((np.broadcast_to(np.arange(V), s.shape), -s), axis=1)[:, :k]
+    top = np.take_along_axis(s, order, 1)
+    prob = (1.0 / (1.0 + np.exp(-np.where(np.isfinite(top), top, 0.0)))).tolist()  # 0-1, same order
+    names = [vocab.display[key] for key in vocab.keys]
+    return [[Suggestion(names[j], prob[a][t], dict(zip(FEATURES, contrib[a, j].tolist())) if explain else None)
+             for t, j in enumerate(order[a].tolist()) if np.isfinite(top[a, t])] for a in range(len(own_tags))]
 
 
 def cluster_labels(centroids: np.ndarray, vectors: np.ndarray, vocab: Vocabulary, assignment: np.ndarray,

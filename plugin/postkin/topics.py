@@ -225,9 +225,13 @@ def nearest_topic(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
 
 
 def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray, vocab: Vocabulary,
-                settings: Settings, previous: TopicState | None = None, *,
+                settings: Settings, previous: TopicState | None = None, own: np.ndarray | None = None, *,
                 fit: Fit | None = None, nearest: Nearest | None = None) -> Topics:
     """The Topics stage over the recommendable posts (bool (n,)); k from topic_count.
+    `own`: (n, d) the encoder's own vectors when `vectors` are centred by language: what tells which posts
+    changed (default: `vectors`). Centring moves every vector a little whenever one post is edited or
+    added, so hashing the centred vectors counted every post as changed, refitted the topics and rewrote
+    every output file of a two-language blog when one post was added.
 
     With `previous` (the last build's TopicState) the topics stay put: posts join the nearest kept
     topic, and k-means runs again only when more than TOPIC_DRIFT of the posts changed since the topics
@@ -246,7 +250,7 @@ def find_topics(posts: list[Post], vectors: np.ndarray, recommendable: np.ndarra
     published = np.flatnonzero(recommendable)
     k = topic_count(len(published), settings)
     keys = [posts[i].slug for i in published]
-    hashes = vector_hashes(keys, vectors[published])
+    hashes = vector_hashes(keys, (vectors if own is None else own)[published])
     keep = previous is not None and previous.k == k and len(previous.centroids) > 0 \
         and previous.centroids.shape[1] == vectors.shape[1] and _drift(previous.fitted, hashes) <= TOPIC_DRIFT
     refitted = not keep

@@ -250,7 +250,7 @@ class Dialect:
         files removed). The default: postkin.json and posts/<key>.json (outputs.write_outputs)."""
         from ..outputs import write_outputs
 
-        return write_outputs(out, build.posts_json(), build.site.to_json())
+        return write_outputs(out, build.post_texts(), build.site.to_json())
 
     def browser_dir(self) -> Path | None:
         """The folder `postkin build` writes the files a reader's browser loads for "Recommended for you"

@@ -639,9 +639,9 @@ class HugoDialect(Dialect):
         written."""
         from ..outputs import dumps, post_file_name, write_if_changed, write_outputs
 
-        written, removed = write_outputs(out, build.posts_json(), build.site.to_json())
+        written, removed = write_outputs(out, build.post_texts(), build.site.to_json())
         index: dict[str, dict[str, str]] = {}
-        for post in build.stages.posts if build.stages is not None else []:
+        for post in build.posts:
             index.setdefault(post.lang, {})[post.ref] = post_file_name(post.slug)[: -len(".json")]
         if write_if_changed(Path(out) / DATA_INDEX, dumps(index)):
             written += 1

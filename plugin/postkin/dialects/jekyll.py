@@ -805,19 +805,19 @@ class JekyllDialect(Dialect):
             raise os_error(posts_dir, exc, OUT_ELSEWHERE) from None
         for folder in (out, posts_dir):
             remove_stale_temps(folder)
-        refs = {p.slug: p.ref for p in build.stages.posts} if build.stages is not None else {}
+        by_slug = {p.slug: p for p in build.posts}
+        texts = build.post_texts()
         names: dict[str, str] = {}
         keys: dict[str, str] = {}
-        for slug in sorted(build.contexts):
+        for slug in sorted(texts):
             name = data_key(slug)
             if name in names.values():
-                raise PostkinError(f"{build.contexts[slug].source}: its data file {name}.json is also the one of "
+                raise PostkinError(f"{by_slug[slug].source}: its data file {name}.json is also the one of "
                                    f"another post; give it another slug")
             names[slug] = name
-            keys[refs.get(slug) or build.contexts[slug].source] = name
+            keys[by_slug[slug].ref or by_slug[slug].source] = name
         previous = _previous_keys(out / KEYS_FILE)
-        files = [(posts_dir / f"{names[slug]}.json", dumps(ctx.to_json()))
-                 for slug, ctx in sorted(build.contexts.items())]
+        files = [(posts_dir / f"{names[slug]}.json", (texts[slug] + "\n").encode("utf-8")) for slug in sorted(texts)]
         files.append((out / SITE_FILE, dumps(build.site.to_json())))
         files.append((out / KEYS_FILE, dumps(keys)))  # last: it never names a file not yet written
         changed = [(path, data) for path, data in files if _changed(path, data)]

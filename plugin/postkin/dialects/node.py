@@ -60,7 +60,7 @@ def write_keyed(out: Path, build: Build, field: str, extra_site: dict[str, Any] 
     atomically (postkin.outputs' rules). Returns (files written, 0)."""
     from ..outputs import OUT_ELSEWHERE, _changed, dumps
 
-    posts = build.stages.posts if build.stages is not None else []
+    posts = build.posts
     by_slug = {p.slug: p for p in posts}
 
     def item(data: dict[str, Any]) -> dict[str, Any]:

@@ -43,11 +43,11 @@ def _nearest(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
 
 def find_topics(client: Client, posts: list[Post], vectors: np.ndarray, recommendable: np.ndarray,
                 vocab: tags.Vocabulary, settings: Settings, previous: topics.TopicState | None = None,
-                sample: int = TOPIC_SAMPLE) -> topics.Topics:
+                own: np.ndarray | None = None, sample: int = TOPIC_SAMPLE) -> topics.Topics:
     """The Topics stage on the cluster (see the module docstring): topics.find_topics, whose k-means runs
     on one worker over up to `sample` listed posts (a seeded choice; all of them when fewer) and whose
     assignment of every post to its nearest centroid is a map over partitions. `previous` keeps the
-    topics put as on one machine."""
+    topics put as on one machine; `own`: the encoder's own vectors when `vectors` are centred by language."""
 
     def fit(train: np.ndarray, k: int, seed: int, init: np.ndarray | None) -> np.ndarray:
         if len(train) > sample:
@@ -60,7 +60,8 @@ def find_topics(client: Client, posts: list[Post], vectors: np.ndarray, recommen
                  for s in range(0, len(all_vectors), ASSIGN_PARTITION)]
         return np.concatenate(client.gather(parts)) if parts else np.zeros(0, np.int64)
 
-    return topics.find_topics(posts, vectors, recommendable, vocab, settings, previous, fit=fit, nearest=nearest)
+    return topics.find_topics(posts, vectors, recommendable, vocab, settings, previous, own, fit=fit,
+                              nearest=nearest)
 
 
 def _suggest(rows: np.ndarray, posts: list[Post], features: Features, similarity: Similarity,
