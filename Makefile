@@ -27,7 +27,7 @@ test-fast: lint
 example:
 	$(MAKE) setup EXTRAS=pelican
 	cd site_example && ../$(PY) -m pelican content -s pelicanconf.py -o output
-	@echo "The example blog is in site_example/output/ (open site_example/output/index.html)"
+	@echo "The example blog is in site_example/output/ (open site_example/output/index.html; for Recommended for you serve it: python3 -m http.server -d site_example/output)"
 
 # Hugo: postkin writes site_example/hugo/data/postkin/, then Hugo builds site_example/hugo/public/.
 example-hugo:
