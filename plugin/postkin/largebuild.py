@@ -437,12 +437,7 @@ def _suggest_rows(posts: list[Post], rows: np.ndarray, view: Any, vocab: tags_mo
     train = np.flatnonzero(vocab.membership.any(axis=1))
     if not len(train):
         return [[] for _ in rows]
-    Ytr = sp.csr_matrix(vocab.membership[train].astype(np.float64))
-    pos = np.full(n, -1)
-    pos[train] = np.arange(len(train))
-    sem = np.asarray(semantic, np.float64)
-    Usum = np.asarray(Ytr.T @ sem[train])
-    Unrm2 = (Usum * Usum).sum(1)
+    Ytr, pos, sem, Usum, Unrm2 = tags_module.tag_sums(vocab, semantic, train)
     cnt = np.asarray(Ytr.sum(0)).ravel()
     # the fit's tag sums, their columns in today's vocabulary (a tag the fit did not know: none)
     sums_t = sp.csr_matrix((last.array("tags.sums_t.data"), last.array("tags.sums_t.indices"),

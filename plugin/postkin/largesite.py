@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .neighbours import ExactIndex, build_index, top_k_rows
+from .similarity import _dot, _sparse, pair_cosines
 
 STATS_SAMPLE = 2000  # columns sampled for the row statistics
 
@@ -49,16 +50,6 @@ def stats_sample(keys: Sequence[str] | None, n: int, size: int = STATS_SAMPLE) -
     return np.flatnonzero(hashes < np.uint64(int(size / n * 2**32)))
 
 
-def _sparse(a: Any) -> bool:
-    return hasattr(a, "tocsr")
-
-
-def _dot(a: Any, b: Any) -> np.ndarray:
-    """a @ b.T as a dense float64 array, whatever a and b are."""
-    r = a @ b.T
-    return np.asarray(r.toarray() if _sparse(r) else r, dtype=np.float64)
-
-
 def row_stats(rows: Any, sample: Any, row_ids: np.ndarray, sample_ids: np.ndarray,
               known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread (+1e-9) of each row's cosines with the sample's posts, itself left out; `known`:
@@ -70,30 +61,6 @@ def row_stats(rows: Any, sample: Any, row_ids: np.ndarray, sample_ids: np.ndarra
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a row with no known column: stats 0
         return np.nan_to_num(np.nanmean(S, axis=1)), np.nan_to_num(np.nanstd(S, axis=1)) + 1e-9
-
-
-def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -> np.ndarray:
-    """Cosine (inner product) of rows[t] and cols[t] for every pair t. Each value depends only on the
-    two rows (dense: one float64 einsum per pair; sparse: a block product read at the pair), so a
-    pair computed among others in a full fit equals the same pair computed alone by an update."""
-    out = np.zeros(len(rows), np.float64)
-    if not _sparse(a):
-        a = np.asarray(a)
-        for s in range(0, len(rows), 65536):
-            out[s:s + 65536] = np.einsum("ij,ij->i", a[rows[s:s + 65536]], a[cols[s:s + 65536]], dtype=np.float64)
-        return out
-    # sparse: group pairs by row block, one product per block against the columns it needs
-    order = np.argsort(rows, kind="stable")
-    r_sorted, c_sorted = rows[order], cols[order]
-    bounds = np.searchsorted(r_sorted, np.arange(0, int(rows.max(initial=-1)) + block + 1, block))
-    for b in range(len(bounds) - 1):
-        lo, hi = bounds[b], bounds[b + 1]
-        if lo == hi:
-            continue
-        ur, ri = np.unique(r_sorted[lo:hi], return_inverse=True)
-        uc, ci = np.unique(c_sorted[lo:hi], return_inverse=True)
-        out[order[lo:hi]] = np.asarray((a[ur] @ a[uc].T).toarray(), np.float64)[ri, ci]
-    return out
 
 
 @dataclass

@@ -98,7 +98,9 @@ def gram(a: Any, dtype: Any = np.float32, block: int = 1024) -> np.ndarray:
 
 
 def pair_cosines(a: Any, rows: np.ndarray, cols: np.ndarray, block: int = 512) -> np.ndarray:
-    """Cosine (inner product) of rows[t] and cols[t] for every pair t."""
+    """Cosine (inner product) of rows[t] and cols[t] for every pair t. Each value depends only on the
+    two rows (dense: one float64 einsum per pair; sparse: a block product read at the pair), so a pair
+    computed among others in a full fit equals the same pair computed alone by an update (largesite)."""
     out = np.zeros(len(rows), np.float64)
     if not _sparse(a):
         a = np.asarray(a)

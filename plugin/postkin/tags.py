@@ -156,6 +156,22 @@ def _zrow(S: np.ndarray) -> np.ndarray:
 TagSuggestions = list[list[Suggestion]]  # row i: post i's suggestions, best first
 
 
+
+def tag_sums(vocab: Vocabulary, semantic: np.ndarray, train: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray,
+                                                                                 np.ndarray, np.ndarray]:
+    """What the tag features need of the tagged posts `train` (indices into the posts): their membership
+    (a (len(train), V) CSR matrix), each post's row in it (n,) (-1: untagged), the embeddings as float64
+    (n, d), each tag's centroid as the sum of its posts' vectors (V, d), and those sums' squared norms (V,):
+    the cosine to a centroid is a dot product over norms."""
+    import scipy.sparse as sp
+
+    Ytr = sp.csr_matrix(vocab.membership[train].astype(np.float64))
+    pos = np.full(len(vocab.membership), -1)
+    pos[train] = np.arange(len(train))
+    sem = np.asarray(semantic, np.float64)
+    Usum = np.asarray(Ytr.T @ sem[train])
+    return Ytr, pos, sem, Usum, (Usum * Usum).sum(1)
+
 def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab: Vocabulary, k: int,
             query: np.ndarray | None = None, explain: bool = False, fitted: dict[str, Any] | None = None,
             ) -> TagSuggestions:
@@ -183,13 +199,7 @@ def suggest(posts: list[Post], features: Features, similarity: Similarity, vocab
     train = np.flatnonzero(vocab.membership.any(axis=1))
     if k == 0 or V == 0 or len(train) == 0 or len(queries) == 0:
         return out
-    Ytr = sp.csr_matrix(vocab.membership[train].astype(np.float64))
-    pos = np.full(n, -1)
-    pos[train] = np.arange(len(train))
-    sem = np.asarray(semantic, np.float64)
-    # Tag centroids = sums of member vectors; cosine to them through dot products and norms.
-    Usum = np.asarray(Ytr.T @ sem[train])
-    Unrm2 = (Usum * Usum).sum(1)
+    Ytr, pos, sem, Usum, Unrm2 = tag_sums(vocab, semantic, train)
     X = lexical.tfidf if lexical.tfidf.shape[1] else None
     gram = similarity.lexical_gram if X is not None else None
     if gram is not None:  # a blog: centroid dots from the post-post Gram matrix, |sum|^2 = diag(Y^T K Y)
