@@ -86,10 +86,10 @@ def make_record(build: Build, settings: Settings) -> dict[str, Any]:
     related = stages.related
     depth = max(RANKED, settings.related_k)
     if len(posts) <= LARGE_SITE and settings.related_k:
-        languages = stages.languages
-        related = related_posts(stages.similarity.related, stages.listed, depth, controls=stages.controls,
-                                lang_ids=languages.lang_ids if languages is not None and languages.same else None,
-                                groups=languages.groups if languages is not None else None)
+        if stages.languages is not None:  # the build's own rules (language and translation limits)
+            related = stages.languages.related(stages.similarity.related, stages.listed, depth, stages.controls)
+        else:
+            related = related_posts(stages.similarity.related, stages.listed, depth, controls=stages.controls)
     data["depth"] = related.idx.shape[1]
     ok = related.idx >= 0
     rows = np.broadcast_to(np.arange(len(posts))[:, None], related.idx.shape)[ok]
