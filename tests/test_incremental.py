@@ -393,3 +393,24 @@ def test_the_large_site_path_agrees_with_a_cold_build(tmp_path, fake_encoder, mo
     done = len(calls)
     _cli(content, out, cache, "--full")
     assert len(calls) > done and _files(out) == _cold(tmp_path, content, "full")
+
+
+def test_a_project_moved_with_its_cache_stops_early(tmp_path, fake_encoder, monkeypatch):
+    """The kept state is found by the site relative to its cache (Corpus.site_key): a project copied with
+    its cache, or a CI cache restored in another workspace, still has nothing to compute."""
+    import shutil
+
+    from postkin import pipeline
+
+    first = tmp_path / "a"
+    _blog(first / "content", 12)
+    _cli(first / "content", first / "out", first / "cache")
+    moved = tmp_path / "elsewhere" / "b"
+    shutil.copytree(first, moved)
+
+    def no_stage(*args, **kwargs):
+        raise AssertionError("the moved project computed a stage")
+
+    monkeypatch.setattr(pipeline, "compute", no_stage)
+    line = _cli(moved / "content", moved / "out", moved / "cache")
+    assert "nothing changed since the last build" in line and "0 files written" in line

@@ -24,6 +24,7 @@ import json
 import logging
 import operator
 import os
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,16 +116,23 @@ def reader_logs_stamp(settings: Settings) -> str:
     return "\n".join(parts)
 
 
+CACHE_ID_KIND = "cache-id"
+
+
 def cache_identity(cache: EmbeddingCache | None) -> str:
-    """The embedding cache file's device and inode: a cache moved aside and started afresh is another
-    one, and the state kept beside the old one is not used with it (its vectors are computed again)."""
+    """A random id the cache keeps from its first build: a cache moved aside and started afresh has
+    another one, so the state kept beside the old one is not used with it (its vectors are computed
+    again); a cache copied or restored elsewhere (a CI cache) keeps its id, and so its state. '' when the
+    cache cannot keep one (read-only and without an id yet)."""
     if cache is None:
         return ""
-    try:
-        stat = cache.path.stat()
-    except OSError:
-        return ""
-    return f"{stat.st_dev}:{stat.st_ino}"
+    found = cache.get_derived(CACHE_ID_KIND, ["id"]).get("id")
+    if found is None:
+        if cache.mode != "rw":
+            return ""
+        found = uuid.uuid4().hex.encode()
+        cache.put_derived(CACHE_ID_KIND, {"id": found})
+    return bytes(found).decode("ascii", "replace")
 
 
 def fingerprint(corpus: Corpus, settings: Settings, encoder_id: str, listed: np.ndarray, digests: Digests,
@@ -141,13 +149,13 @@ def fingerprint(corpus: Corpus, settings: Settings, encoder_id: str, listed: np.
     return digest.hexdigest()
 
 
-def site_key(corpus: Corpus) -> str:
-    """The folder name of a site's state in the cache (one cache may serve several sites)."""
-    return hashlib.sha256(str(corpus.root or corpus.content or "").encode()).hexdigest()[:16]
-
-
 def store_for(cache_dir: Path | None, corpus: Corpus) -> StateStore | None:
-    return StateStore(Path(cache_dir) / STATE_DIR / site_key(corpus)) if cache_dir is not None else None
+    """The kept state of a site in the cache folder (one cache may serve several sites): a folder named by
+    Corpus.site_key, the site relative to the cache, so a moved project or a restored CI cache keeps it."""
+    if cache_dir is None:
+        return None
+    key = hashlib.sha256(corpus.site_key(Path(cache_dir)).encode()).hexdigest()[:16]
+    return StateStore(Path(cache_dir) / STATE_DIR / key)
 
 
 class StoredContexts(Mapping[str, PostContext]):
@@ -226,7 +234,7 @@ def build(corpus: Corpus, settings: Settings, cache: EmbeddingCache | None, cach
                             fresh_topics=full and not elsewhere, record=record,
                             functions=functions or StageFunctions(), cache_dir=cache_dir)
         if largebuild.why_full(len(posts), settings) is None and result.stages is not None:
-            arrays = largebuild.capture(result.stages, corpus, settings, cache)
+            arrays = largebuild.capture(result.stages, settings, digests)
     if store is not None and cache is not None and cache.mode == "rw" and record:
         _save(store, result, key, digests, listed, settings, arrays, large=bool(arrays))
     result.fingerprint = key

@@ -102,13 +102,10 @@ def tag_signature(suggestions: list[Suggestion], min_score: float) -> np.ndarray
     return _digest([(s.tag, s.score) for s in tags_module.shown(suggestions, min_score)])
 
 
-def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: EmbeddingCache | None,
-            ) -> dict[str, np.ndarray | Kept]:
+def capture(stages: Stages, settings: Settings, digests: Digests) -> dict[str, np.ndarray | Kept]:
     """What a full fit of a large site keeps for the incremental builds after it (empty: nothing, the
-    next build fits in full again: a site without terms, or too few tagged posts for a fitted model)."""
-    from .incremental import Digests
-    from .pipeline import Languages
-
+    next build fits in full again: a site without terms, or too few tagged posts for a fitted model).
+    `digests`: the build's own Digests of stages.posts (incremental.build made them)."""
     posts, feats, sims = stages.posts, stages.features, stages.similarity
     cand = sims.text.engine
     lsi = next((s for s in sims.text.signals if s.name == "lsi"), None)
@@ -118,7 +115,6 @@ def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: Embedding
         return {}
     X = feats.lexical.tfidf
     projection = np.asarray(X.T @ lsi.fold, np.float32)
-    digests = Digests.of(posts)
     sums_t = model["sums_t"]
     vocab = tags_module.vocabulary(posts, stages.listed, ignore=ignored_tag(settings))
     arrays: dict[str, np.ndarray | Kept] = {
@@ -132,7 +128,8 @@ def capture(stages: Stages, corpus: Corpus, settings: Settings, cache: Embedding
         "offsets": group_offsets(feats.vectors, feats.groups) if feats.groups is not None else np.zeros((0, 0)),
         "params": np.array([similarity.CANDIDATES, QE_K], np.int64),
     }
-    languages = Languages.of(corpus, settings)
+    languages = stages.languages
+    assert languages is not None  # pipeline.compute always sets it
     arrays.update(_per_build(posts, feats.vectors, feats.centred, lsi.vectors, feats.languages,
                              feats.groups, cand, stages.related, feats.links))
     lang_ids = languages.lang_ids if languages.same else None
@@ -371,8 +368,9 @@ def update(last: Generation, corpus: Corpus, settings: Settings, cache: Embeddin
 
             cache.put_derived(detector_kind(), new_langs)
         state = topics.state
-        if state is not None and state.to_bytes() != stored:
-            cache.put_derived(STATE_KIND, {state_key: state.to_bytes()})
+        data = state.to_bytes() if state is not None else None
+        if data is not None and data != stored:  # a build that changed nothing writes nothing
+            cache.put_derived(STATE_KIND, {state_key: data})
     from .incremental import StoredContexts
 
     recommend = None
