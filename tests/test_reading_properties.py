@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -70,4 +71,7 @@ def test_an_alias_bomb_is_refused_within_the_bounds() -> None:
     """The billion-laughs shape under 1 KB (it grew to 5.5 GB before #13)."""
     levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     levels += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]" for i in range(8)]
-    _read(("---\n" + "\n".join(levels) + "\ntitle: *i\n---\nbody\n").encode())
+    raw = ("---\n" + "\n".join(levels) + "\ntitle: *i\n---\nbody\n").encode()
+    _read(raw)
+    with pytest.raises(ValueError, match="aliases"):
+        post_from_source(raw, "posts/2024-01-02-x.md")

@@ -97,8 +97,10 @@ def assert_tags(page: Path, ctx: dict) -> None:
 
 
 def assert_no_tags(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    assert '<aside class="postkin"' in text, f"{page}: no postkin block at all"
     parsed = TagItems()
-    parsed.feed(page.read_text(encoding="utf-8"))
+    parsed.feed(text)
     assert parsed.tags == [], f"{page}: tags shown without being asked for"
 
 
