@@ -147,7 +147,7 @@ def _same_shape(shown: object, real: object, where: str) -> None:
     elif isinstance(shown, float):
         assert isinstance(real, (int, float)), where
     elif shown is not None and real is not None:
-        assert type(real) is type(shown) or isinstance(real, str), where
+        assert type(real) is type(shown), where
 
 
 def test_a_posts_context_has_the_readmes_shape(built) -> None:
