@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from postkin.cli import main
-from postkin.readers.browser import BUILD_FILES, PELICAN_FILES
+from postkin.readers.browser import BUILD_FILES, SERVED_FILES
 
 WORDS = [("Packaging Python", "python", "pip wheels packaging python"),
          ("Moving to uv", "python", "uv lock python packaging"),
@@ -32,7 +32,7 @@ def _build(site: Path, tmp_path: Path) -> str:
 
 def _served_from(folder: Path, data: Path) -> bytes:
     """The two files are in `folder`/postkin, none in the data folder; the vectors file's bytes."""
-    vectors, script = (folder / name for name in PELICAN_FILES)
+    vectors, script = (folder / name for name in SERVED_FILES)
     assert vectors.is_file() and script.is_file()
     assert not any((data / name).exists() for name in BUILD_FILES)
     assert not list(data.rglob("*.js"))

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .neighbours import top_k_rows
+from .tags import tag_key
 from .urls import url_key
 
 if TYPE_CHECKING:
@@ -76,15 +77,10 @@ DAY = 86400.0
 TOPIC_SETTINGS = ("exclude_tags", "exclude_categories", "exclude_posts", "ignore_tags")
 
 
-def _folded(pattern: str) -> str:
-    """A tag or category pattern in the form tags are compared in (tags.tag_key)."""
-    return " ".join(pattern.casefold().split())
-
-
 def ignored_tag(settings: Settings) -> Callable[[str], bool] | None:
     """A test of a tag key (tags.tag_key) for the ignore_tags setting, None when it is not set: an ignored
     tag is no signal (never suggested, never a topic's label, not in related_use_tags)."""
-    patterns = [_folded(p) for p in settings.ignore_tags]
+    patterns = [tag_key(p) for p in settings.ignore_tags]
     if not patterns:
         return None
     return lambda key: any(fnmatch.fnmatchcase(key, p) for p in patterns)
@@ -254,17 +250,17 @@ def of(posts: Sequence[Post], settings: Settings, listed: np.ndarray, *, base_pa
 
 def _exclusions(posts: Sequence[Post], settings: Settings, base_path: str) -> list[str]:
     """(n,) why each post is excluded by its front matter or the exclude_* settings ('' when it is not)."""
-    tag_patterns = [_folded(p) for p in settings.exclude_tags]
-    category_patterns = [_folded(p) for p in settings.exclude_categories]
+    tag_patterns = [tag_key(p) for p in settings.exclude_tags]
+    category_patterns = [tag_key(p) for p in settings.exclude_categories]
     post_patterns = [(_path(p), url_key(p, base_path)) for p in settings.exclude_posts]
     out = []
     for post in posts:
         why = "" if post.recommend else "postkin_recommend: false"
         if not why and tag_patterns:
-            found = _first_match([_folded(t) for t in post.tags], tag_patterns)
+            found = _first_match([tag_key(t) for t in post.tags], tag_patterns)
             why = f"exclude_tags {found!r}" if found else ""
         if not why and category_patterns:
-            found = _first_match([_folded(c) for c in post.categories], category_patterns)
+            found = _first_match([tag_key(c) for c in post.categories], category_patterns)
             why = f"exclude_categories {found!r}" if found else ""
         if not why and post_patterns:
             names = [post.slug.casefold(), _path(post.source)]

@@ -37,9 +37,9 @@ DIMS = 64
 BITS = 8
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "postkin-recommend.js"
 # Where the hosts write the two files: Pelican and MkDocs into their output folder, `postkin build` into the
-# folder the site's generator copies as is (Dialect.browser_dir), both as PELICAN_FILES; for a plain folder
+# folder the site's generator copies as is (Dialect.browser_dir), both as SERVED_FILES; for a plain folder
 # of posts, into --out beside postkin.json as BUILD_FILES (the user serves them).
-PELICAN_FILES = ("postkin/vectors.json", "postkin/recommend.js")
+SERVED_FILES = ("postkin/vectors.json", "postkin/recommend.js")
 BUILD_FILES = ("postkin-vectors.json", "postkin-recommend.js")
 
 
@@ -110,17 +110,17 @@ def served_paths(static: Path | None, served_at: str = "") -> dict[str, str]:
     `recommend_for_you`, which tells the generators' templates to show the block and where its files are."""
     if static is None:
         return dict(zip(("vectors", "script"), BUILD_FILES))
-    return {kind: served_at + name for kind, name in zip(("vectors", "script"), PELICAN_FILES)}
+    return {kind: served_at + name for kind, name in zip(("vectors", "script"), SERVED_FILES)}
 
 
 def write_for_site(static: Path | None, out: Path, data: bytes) -> tuple[int, int]:
     """`postkin build`'s "Recommended for you" files: into `static` (a dialect's browser_dir, a folder the
-    generator copies into the site as is) as PELICAN_FILES, else into the data folder `out` as BUILD_FILES.
+    generator copies into the site as is) as SERVED_FILES, else into the data folder `out` as BUILD_FILES.
     Returns (files written, files removed): copies an earlier build left in the data folder are removed
     (an Eleventy data folder runs a .js file; Jekyll loads a .json one as site data)."""
     if static is None:
         return write_browser_files(out, data), 0
-    written = write_browser_files(static, data, PELICAN_FILES)
+    written = write_browser_files(static, data, SERVED_FILES)
     removed = 0
     for name in BUILD_FILES:
         with contextlib.suppress(FileNotFoundError):

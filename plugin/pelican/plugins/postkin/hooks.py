@@ -22,7 +22,7 @@ from postkin.context import SiteContext
 from postkin.errors import PostkinError
 from postkin.hosts.pelican import SiteResults, linked_site, log, resolve_settings, run
 from postkin.pelican_writer import IncrementalWriter, check_pelican
-from postkin.readers.browser import PELICAN_FILES, write_browser_files
+from postkin.readers.browser import SERVED_FILES, served_paths, write_browser_files
 from postkin.settings import Settings
 
 
@@ -99,8 +99,8 @@ def build_context(generators: list[Any]) -> None:
         return
     build.context = articles.context
     build.context["postkin"] = build.results.site
-    if build.results.recommend is not None:  # issue #19: themes show "Recommended for you" when this is set
-        build.context["postkin"]["recommend_for_you"] = dict(zip(("vectors", "script"), PELICAN_FILES))
+    if build.results.recommend is not None:  # issue #19: themes show "Recommended for you" when set
+        build.context["postkin"]["recommend_for_you"] = served_paths(Path(articles.output_path))
     build.writer = None
     # Inputs of every page that are not in the template context.
     build.extras = {"postkin": __version__, "settings": build.settings.to_dict()}
@@ -130,7 +130,7 @@ def finish(pelican: Any) -> None:
         return
     stats = build.results.stats
     if build.results.recommend is not None:  # issue #19: written after Pelican may have wiped the output
-        write_browser_files(Path(pelican.output_path), build.results.recommend, PELICAN_FILES)
+        write_browser_files(Path(pelican.output_path), build.results.recommend, SERVED_FILES)
     pages = ""
     if build.writer is not None:
         build.writer.save()

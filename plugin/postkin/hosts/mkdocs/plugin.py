@@ -32,6 +32,7 @@ from ...errors import PostkinError
 from ...pipeline import Build
 from ...pipeline import run as run_pipeline
 from ...popularity import apply_popularity
+from ...readers.browser import SERVED_FILES, served_paths
 from ...settings import CACHE_DIR_NAME, Settings
 from ...urls import url_key
 from . import pages
@@ -46,7 +47,6 @@ SIDEBAR_PARTIAL = "partials/postkin-sidebar.html"
 # right after custom_dir, so a custom_dir toc.html still wins (it then prints `{{ postkin_block }}` itself).
 SIDEBAR = Path(__file__).resolve().parent / "sidebar"
 THEME_PREFIX = "postkin-theme"
-BROWSER_FILES = ("postkin/vectors.json", "postkin/recommend.js")
 
 
 class _ToMkDocs(logging.Handler):
@@ -185,7 +185,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
             return context
         site = state.build.site.to_json()
         if state.build.recommend is not None:
-            site["recommend_for_you"] = dict(zip(("vectors", "script"), BROWSER_FILES))
+            site["recommend_for_you"] = served_paths(Path(config.site_dir))  # MkDocs serves site_dir as is
         context["postkin"] = site
         key = state.by_source.get(page.file.src_uri)
         if key is None:
@@ -218,7 +218,7 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
             if build.recommend is not None:
                 from ...readers.browser import write_browser_files
 
-                write_browser_files(Path(config.site_dir), build.recommend, BROWSER_FILES)
+                write_browser_files(Path(config.site_dir), build.recommend, SERVED_FILES)
             if settings.json_output:
                 from ...outputs import write_outputs
 
