@@ -74,7 +74,6 @@ def make_record(build: Build, settings: Settings) -> dict[str, Any]:
     """A build's record: its contexts, its topics, and each post's top max(RANKED, related_k) related
     candidates (ranked as its list, controls applied) with their fused scores and per-signal values; on
     large sites (similarity.LARGE_SITE) the related lists only."""
-    from .related import related_posts
     from .similarity import LARGE_SITE, pair_cosines
 
     stages = build.stages
@@ -86,10 +85,8 @@ def make_record(build: Build, settings: Settings) -> dict[str, Any]:
     related = stages.related
     depth = max(RANKED, settings.related_k)
     if len(posts) <= LARGE_SITE and settings.related_k:
-        if stages.languages is not None:  # the build's own rules (language and translation limits)
-            related = stages.languages.related(stages.similarity.related, stages.listed, depth, stages.controls)
-        else:
-            related = related_posts(stages.similarity.related, stages.listed, depth, controls=stages.controls)
+        # the build's own rules (language and translation limits, controls), deeper
+        related = stages.languages.related(stages.similarity.related, stages.listed, depth, stages.controls)
     data["depth"] = related.idx.shape[1]
     ok = related.idx >= 0
     rows = np.broadcast_to(np.arange(len(posts))[:, None], related.idx.shape)[ok]

@@ -129,7 +129,6 @@ def capture(stages: Stages, settings: Settings, digests: Digests) -> dict[str, n
         "params": np.array([similarity.CANDIDATES, QE_K], np.int64),
     }
     languages = stages.languages
-    assert languages is not None  # pipeline.compute always sets it
     arrays.update(_per_build(posts, feats.vectors, feats.centred, lsi.vectors, feats.languages,
                              feats.groups, cand, stages.related, feats.links))
     lang_ids = languages.lang_ids if languages.same else None

@@ -70,8 +70,8 @@ class Stages:
     related: Related
     topics: Topics
     suggestions: tags.TagSuggestions
+    languages: Languages  # the language and translation limits the lists were made under
     controls: controls_stage.Controls | None = None  # the editorial controls (None: none set)
-    languages: Languages | None = None
     tag_model: dict[str, Any] = field(default_factory=dict)  # what tags.suggest fitted (its `fitted`)
 
 
@@ -224,8 +224,8 @@ def compute(corpus: Corpus | list[Post], features: Features, settings: Settings,
                              lang_ids=languages.lang_ids if languages.same else None, groups=languages.groups,
                              tags_min_score=settings.tags_min_score, controls=controls)
     build = Build(contexts, site_context(posts, features, topics), stats=Stats(stages=times),
-                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, controls, languages,
-                                tag_model=fitted), posts=posts)
+                  stages=Stages(posts, listed_posts, features, sims, related, topics, suggestions, languages,
+                                controls=controls, tag_model=fitted), posts=posts)
     if settings.recommend_for_you:  # issue #19: every post that may be listed, in the reader's browser
         from .readers.browser import vectors_file
 
