@@ -67,6 +67,10 @@ class _State:
     digests: dict[str, str] = field(default_factory=dict)  # post key -> digest of its context
     posts_by_url: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # url_key -> item (None: draft)
     stale: int = 0  # pages a --dirty build writes again because their context changed
+    # the same for every page of a build: made by the first page's on_page_context
+    site: dict[str, Any] | None = None  # the template's `postkin`
+    listed: dict[str, Any] = field(default_factory=dict)  # post key -> its MkDocs page
+    format_date: Any = None  # an ISO date as the blog shows dates
 
 
 class PostkinPlugin(BasePlugin[PostkinConfigBase]):
@@ -183,21 +187,24 @@ class PostkinPlugin(BasePlugin[PostkinConfigBase]):
         state = self.state
         if not self.config.enabled or state is None or self.settings is None:
             return context
-        site = state.build.site.to_json()
-        if state.build.recommend is not None:
-            site["recommend_for_you"] = served_paths(Path(config.site_dir))  # MkDocs serves site_dir as is
-        context["postkin"] = site
+        if state.site is None:  # once per build, not once per page
+            state.site = state.build.site.to_json()
+            if state.build.recommend is not None:
+                state.site["recommend_for_you"] = served_paths(Path(config.site_dir))  # served as is
+        context["postkin"] = state.site
         key = state.by_source.get(page.file.src_uri)
         if key is None:
             return context
         started = time.perf_counter()
-        blogs = blog_plugins(config)
-        date_format = blogs[0].config.post_date_format if blogs else "long"
-        language = str(config.theme.get("language") or "en")
-        listed = {k: f.page for k, f in state.read.files.items()}
+        if state.format_date is None:
+            blogs = blog_plugins(config)
+            date_format = blogs[0].config.post_date_format if blogs else "long"
+            language = str(config.theme.get("language") or "en")
+            state.listed = {k: f.page for k, f in state.read.files.items()}
+            state.format_date = lambda iso: pages.format_date(iso, date_format, language)
         page.meta["postkin"] = pages.page_context(
             state.build.contexts[key].to_json(), pages.pins_of(page, state.posts_by_url), self.settings.related_k,
-            listed, lambda iso: pages.format_date(iso, date_format, language))
+            state.listed, state.format_date)
         sidebar = self.config.placement == "sidebar"
         template = SIDEBAR_PARTIAL if sidebar else PARTIAL
         rendered = self.env.get_template(template).render(context) if self.env is not None else ""
